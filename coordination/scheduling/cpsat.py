@@ -184,7 +184,7 @@ def improve(
         return CpOutcome(None, None, False)
     orders = _orders(inst, m, solver)
     exact = len(criteria) == 1 and not _has_resumable_crossing(inst)
-    bound = int(round(solver.BestObjectiveBound())) if exact else None
+    bound = round(solver.BestObjectiveBound()) if exact else None
     return CpOutcome(orders, bound, exact and status == cp_model.OPTIMAL)
 
 

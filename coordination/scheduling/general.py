@@ -52,7 +52,7 @@ class Search:
             for k in range(len(base) + 1):
                 if target == line and k == pos:
                     continue
-                changes = {target: base[:k] + [job] + base[k:]}
+                changes = {target: [*base[:k], job, *base[k:]]}
                 if target != line:
                     changes[line] = source
                 cost, new = self.trial(changes)

@@ -41,8 +41,8 @@ class SingleMachine:
         self.has_setups = bool(self.setup.any())
         idx_i, idx_j = np.triu_indices(self.n + 1, k=1)
         keep = idx_i >= 1
-        self.I, self.J = idx_i[keep], idx_j[keep]
-        self.adjacent = self.J == self.I + 1
+        self.left, self.right = idx_i[keep], idx_j[keep]
+        self.adjacent = self.right == self.left + 1
 
     def f(self, jobs: np.ndarray, completion: np.ndarray) -> np.ndarray:
         late = completion - self.d[jobs]
@@ -64,7 +64,7 @@ class SingleMachine:
     def move_deltas(self, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cost change of every forward insertion, backward insertion and swap.
 
-        Returned arrays are indexed like ``self.I`` / ``self.J`` (positions 1..n of the
+        Returned arrays are indexed like ``self.left`` / ``self.right`` (positions 1..n of the
         order padded with the line start at 0 and n + 1); swaps of adjacent positions are
         left to the insertions (BIG).
         """
@@ -72,9 +72,9 @@ class SingleMachine:
         ext = np.empty(n + 2, dtype=np.int64)
         ext[0] = ext[n + 1] = n
         ext[1 : n + 1] = perm
-        setups, comp = self.completion(perm)
+        comp = self.completion(perm)[1]
         C = np.concatenate(([0], comp))
-        I, J = self.I, self.J
+        I, J = self.left, self.right  # noqa: E741 (the names of the derivation)
         a, b = ext[I], ext[J]
         pi, ni, pj, nj = ext[I - 1], ext[I + 1], ext[J - 1], ext[J + 1]
         # forward insertion: a leaves position I and goes right after b
@@ -146,7 +146,7 @@ class SingleMachine:
                 return perm, self.cost(perm)
             if self.has_setups:
                 k = int(best.argmin())
-                perm = self.apply(perm, int(kinds[k]), int(self.I[k]), int(self.J[k]))
+                perm = self.apply(perm, int(kinds[k]), int(self.left[k]), int(self.right[k]))
             else:
                 perm = self._dynasearch(perm, best, kinds)
 
@@ -156,7 +156,7 @@ class SingleMachine:
         gain = np.zeros((n + 1, n + 1), dtype=np.int64)
         choice = np.full((n + 1, n + 1), -1, dtype=np.int64)
         improving = best < 0
-        gi, gj = self.I[improving], self.J[improving]
+        gi, gj = self.left[improving], self.right[improving]
         gain[gi, gj] = -best[improving]
         choice[gi, gj] = kinds[improving]
         value = np.zeros(n + 1, dtype=np.int64)  # value[k]: best gain on positions 1..k

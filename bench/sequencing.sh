@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sequencing-core benchmarks (see bench/SEQUENCING.md). Prints one summary line per run;
+# the per-instance JSON lines are kept in $OUT. Usage: bench/sequencing.sh [quick]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DATA="${DATA:-$ROOT/../shared/data/scheduling}"
+OUT="${OUT:-/tmp/bench_sequencing}"
+PY="${PY:-$ROOT/.venv/bin/python}"
+mkdir -p "$OUT"
+cd "$ROOT"
+
+run() {
+    local name="$1"
+    shift
+    "$PY" manage.py bench_sequencing "$@" >"$OUT/$name.jsonl"
+    printf '%-16s %s\n' "$name" "$(tail -n 1 "$OUT/$name.jsonl")"
+}
+
+WT="$DATA/orlib_wt"
+if [[ "${1:-}" == "quick" ]]; then
+    run wt40-3x0.2s --format orlib-wt --n 40 --file "$WT/wt40.txt" \
+        --optimal "$WT/wtopt40.txt" --instances 1-3 --time-limit 0.2
+    exit 0
+fi
+run wt40-1s --format orlib-wt --n 40 --file "$WT/wt40.txt" --optimal "$WT/wtopt40.txt" \
+    --time-limit 1
+run wt40-0.1s --format orlib-wt --n 40 --file "$WT/wt40.txt" --optimal "$WT/wtopt40.txt" \
+    --time-limit 0.1
+run wt50-1s --format orlib-wt --n 50 --file "$WT/wt50.txt" --optimal "$WT/wtopt50.txt" \
+    --time-limit 1
+run wt100-2s --format orlib-wt --n 100 --file "$WT/wt100.txt" \
+    --optimal "$WT/wtbest100b.txt" --time-limit 2
+run wtsds-1s --format wtsds --file "$DATA/wtsds" --optimal "$DATA/wtsds/optimal_values.csv" \
+    --time-limit 1
+run upmsp-small-1s --format upmsp --file "$DATA/upmsp/small" \
+    --optimal "$DATA/upmsp/small_optimal_makespan.csv" --time-limit 1
+run upmsp-large-1s --format upmsp --file "$DATA/upmsp/large" \
+    --optimal "$DATA/upmsp/Bounds_Large_Ruiz.csv" --time-limit 1
