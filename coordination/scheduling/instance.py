@@ -181,21 +181,21 @@ def walk_line(inst: Instance, line: int, order: list[int]) -> list[tuple[int, in
     prev, t, k = inst.n, inst.available[line], 0
     locked = inst.locked[line]
 
-    def place(job: int) -> None:
+    def place(job: int, fixed: int | None = None) -> None:
         nonlocal prev, t
         setup = inst.setup[line][prev][job]
-        start = earliest_start(inst, line, job, t, setup)
+        start = earliest_start(inst, line, job, t, setup) if fixed is None else fixed
         t = finish(inst, line, job, start)
         out.append((job, start, t, setup))
         prev = job
 
     for job in order:
         while k < len(locked) and not _fits_before(inst, line, job, prev, t, k):
-            place(locked[k][1])
+            place(locked[k][1], locked[k][0])
             k += 1
         place(job)
-    for _, job in locked[k:]:
-        place(job)
+    for start, job in locked[k:]:
+        place(job, start)
     return out
 
 
