@@ -145,10 +145,32 @@ class SingleMachine:
             if best.min() >= 0:
                 return perm, self.cost(perm)
             if self.has_setups:
-                k = int(best.argmin())
-                perm = self.apply(perm, int(kinds[k]), int(self.left[k]), int(self.right[k]))
+                perm = self._greedy_moves(perm, best, kinds)
             else:
                 perm = self._dynasearch(perm, best, kinds)
+
+    def _greedy_moves(self, perm: np.ndarray, best: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+        """Apply the improving moves on separated blocks, best first, if they still improve.
+
+        With setups a move also shifts every later job, so the deltas are not additive; the
+        combined order is kept only when its true cost beats the best single move.
+        """
+        order = np.argsort(best, kind="stable")
+        order = order[best[order] < 0][:32]
+        used = np.zeros(self.n + 2, dtype=bool)
+        combined, single_best = perm, None
+        for k in order:
+            i, j = int(self.left[k]), int(self.right[k])
+            moved = self.apply(perm, int(kinds[k]), i, j)
+            if single_best is None:
+                single_best = moved
+            if used[i - 1 : j + 2].any():
+                continue
+            used[i - 1 : j + 2] = True
+            combined = self.apply(combined, int(kinds[k]), i, j)
+        if combined is single_best or self.cost(combined) >= int(best[order[0]]) + self.cost(perm):
+            return single_best
+        return combined
 
     def _dynasearch(self, perm: np.ndarray, best: np.ndarray, kinds: np.ndarray) -> np.ndarray:
         """Apply the best set of improving moves on disjoint blocks of positions."""
