@@ -43,6 +43,7 @@ class SingleMachine:
         keep = idx_i >= 1
         self.left, self.right = idx_i[keep], idx_j[keep]
         self.adjacent = self.right == self.left + 1
+        self.tail = np.full(len(self.left), self.n)
 
     def f(self, jobs: np.ndarray, completion: np.ndarray) -> np.ndarray:
         late = completion - self.d[jobs]
@@ -61,6 +62,38 @@ class SingleMachine:
         setups, completion = self.completion(perm)
         return int(self.f(perm, completion).sum() + self.cs * setups.sum())
 
+    def _shifts(self, ext: np.ndarray, C: np.ndarray) -> dict[str, np.ndarray]:
+        """Per move: new completion of the moved jobs, shift d1 inside and d2 after the block.
+
+        Without setups d2 is 0 (the block keeps its length) and the gathers on the setup
+        matrix are skipped: that halves the work of a neighbourhood evaluation.
+        """
+        p, I, J = self.p, self.left, self.right  # noqa: E741 (the names of the derivation)
+        a, b = ext[I], ext[J]
+        if not self.has_setups:
+            return {
+                "f1": -p[a], "f_ca": C[J], "b_cb": C[I - 1] + p[b], "b1": p[b],
+                "s1": p[b] - p[a], "s_ca": C[J],
+            }  # fmt: skip
+        S = self.setup
+        pi, ni, pj, nj = ext[I - 1], ext[I + 1], ext[J - 1], ext[J + 1]
+        # forward insertion: a leaves position I and goes right after b
+        f1 = S[pi, ni] - S[pi, a] - p[a] - S[a, ni]
+        f_ca = C[J] + f1 + S[b, a] + p[a]
+        f2 = f_ca + S[a, nj] - C[J] - S[b, nj]
+        # backward insertion: b leaves position J and goes right before a
+        b_cb = C[I - 1] + S[pi, b] + p[b]
+        b1 = S[pi, b] + p[b] + S[b, a] - S[pi, a]
+        b2 = b1 + S[pj, nj] - S[pj, b] - p[b] - S[b, nj]
+        # swap of a and b (adjacent swaps are insertions, masked here)
+        s1 = np.where(self.adjacent, 0, b_cb + S[b, ni] - C[I] - S[a, ni])
+        s_ca = C[J - 1] + s1 + S[pj, a] + p[a]
+        s2 = np.where(self.adjacent, 0, s_ca + S[a, nj] - C[J] - S[b, nj])
+        return {
+            "f1": f1, "f_ca": f_ca, "f2": f2, "b_cb": b_cb, "b1": b1, "b2": b2,
+            "s1": s1, "s_ca": s_ca, "s2": s2,
+        }  # fmt: skip
+
     def move_deltas(self, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cost change of every forward insertion, backward insertion and swap.
 
@@ -68,7 +101,7 @@ class SingleMachine:
         order padded with the line start at 0 and n + 1); swaps of adjacent positions are
         left to the insertions (BIG).
         """
-        n, S, p = self.n, self.setup, self.p
+        n = self.n
         ext = np.empty(n + 2, dtype=np.int64)
         ext[0] = ext[n + 1] = n
         ext[1 : n + 1] = perm
@@ -76,24 +109,9 @@ class SingleMachine:
         C = np.concatenate(([0], comp))
         I, J = self.left, self.right  # noqa: E741 (the names of the derivation)
         a, b = ext[I], ext[J]
-        pi, ni, pj, nj = ext[I - 1], ext[I + 1], ext[J - 1], ext[J + 1]
-        # forward insertion: a leaves position I and goes right after b
-        f1 = S[pi, ni] - S[pi, a] - p[a] - S[a, ni]
-        f_ca = C[J] + f1 + S[b, a] + p[a]
-        f2 = f1 + S[b, a] + p[a] + S[a, nj] - S[b, nj]
-        # backward insertion: b leaves position J and goes right before a
-        b_cb = C[I - 1] + S[pi, b] + p[b]
-        b1 = S[pi, b] + p[b] + S[b, a] - S[pi, a]
-        b2 = b1 + S[pj, nj] - S[pj, b] - p[b] - S[b, nj]
-        # swap of a and b
-        s1 = b_cb + S[b, ni] - C[I] - S[a, ni]
-        s_ca = C[J - 1] + s1 + S[pj, a] + p[a]
-        s2 = s_ca + S[a, nj] - C[J] - S[b, nj]
-        s1 = np.where(self.adjacent, 0, s1)
-        s2 = np.where(self.adjacent, 0, s2)
-        shifts = (f1, f2, b1, b2, s1, s2)
-        lo = min(int(x.min()) for x in shifts)
-        hi = max(int(x.max()) for x in shifts)
+        sh = self._shifts(ext, C)
+        lo = min(int(x.min()) for k, x in sh.items() if k[1] != "_")
+        hi = max(int(x.max()) for k, x in sh.items() if k[1] != "_")
         base = self.f(perm, comp)
         shifted = np.arange(lo, hi + 1)[:, None] + comp[None, :]
         table = np.zeros((hi - lo + 1, n + 1), dtype=np.int64)
@@ -104,22 +122,16 @@ class SingleMachine:
             return table[row, last] - table[row, first - 1]
 
         fa_old, fb_old = base[I - 1], base[J - 1]
-        tail = np.full(len(I), n)
-        forward = self.f(a, f_ca) - fa_old + block(f1, I + 1, J) + block(f2, J + 1, tail)
-        backward = self.f(b, b_cb) - fb_old + block(b1, I, J - 1) + block(b2, J + 1, tail)
-        swap = (
-            self.f(b, b_cb)
-            - fb_old
-            + self.f(a, s_ca)
-            - fa_old
-            + block(s1, I + 1, J - 1)
-            + block(s2, J + 1, tail)
-        )
-        if self.cs:
-            forward = forward + self.cs * f2
-            backward = backward + self.cs * b2
-            swap = swap + self.cs * s2
-        swap = np.where(self.adjacent, BIG, swap)
+        b_moved = self.f(b, sh["b_cb"]) - fb_old
+        forward = self.f(a, sh["f_ca"]) - fa_old + block(sh["f1"], I + 1, J)
+        backward = b_moved + block(sh["b1"], I, J - 1)
+        swap = b_moved + self.f(a, sh["s_ca"]) - fa_old + block(sh["s1"], I + 1, J - 1)
+        if self.has_setups:
+            tail = self.tail
+            forward += block(sh["f2"], J + 1, tail) + self.cs * sh["f2"]
+            backward += block(sh["b2"], J + 1, tail) + self.cs * sh["b2"]
+            swap += block(sh["s2"], J + 1, tail) + self.cs * sh["s2"]
+        swap[self.adjacent] = BIG
         return forward, backward, swap
 
     def apply(self, perm: np.ndarray, kind: int, i: int, j: int) -> np.ndarray:
