@@ -1,0 +1,28 @@
+from django.urls import NoReverseMatch, reverse
+
+from coordination.roles import ROLES
+
+# (label, url name, permission needed) — later apps add the board, inbox, holds, proposals.
+NAVIGATION = [
+    ("Plant", "overview", "coordination.view_line"),
+    ("Board", "board", "exceptions.view_exceptioncase"),
+    ("Inbox", "inbox", "workflows.view_task"),
+    ("Integrations", "integrations", "integrations.view_integration"),
+]
+
+
+def navigation(request):
+    """Navigation entries the signed-in user's roles may open; nothing for anonymous."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    entries = []
+    for label, name, perm in NAVIGATION:
+        try:
+            url = reverse(name)
+        except NoReverseMatch:  # that page's app is not built yet
+            continue
+        if user.has_perm(perm):
+            entries.append({"label": label, "url": url, "active": request.path == url})
+    roles = [g for g in user.groups.values_list("name", flat=True) if g in ROLES]
+    return {"nav_entries": entries, "user_roles": roles}

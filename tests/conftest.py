@@ -1,0 +1,142 @@
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from coordination.roles import ROLES
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` prove row locking; SQLite has none, so they need PostgreSQL.
+
+    CI always runs them (DATABASE_URL points at PostgreSQL); on the embedded default they are
+    reported as not run, with the reason, rather than passing vacuously.
+    """
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    reason = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI does)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(reason)
+
+
+@pytest.fixture
+def role_user(db):
+    """``role_user("quality")``: a user holding exactly that role (None: no role at all)."""
+
+    def make(role: str | None, **kwargs):
+        assert role is None or role in ROLES
+        return UserFactory(
+            username=kwargs.pop("username", f"{role or 'nobody'}-user"), role=role, **kwargs
+        )
+
+    return make
+
+
+@pytest.fixture
+def api(role_user):
+    """``api("planner")``: an API client authenticated as a user of that role."""
+
+    def make(role: str | None = None, user=None):
+        client = APIClient()
+        client.force_authenticate(user or role_user(role))
+        return client
+
+    return make
+
+
+def test_database_url() -> str:
+    """The URL of the database this test run uses, for processes we start (the worker)."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+class WorkerProcess:
+    """A real Celery worker (``celery worker``) on the test database and the real broker."""
+
+    def __init__(self, *extra: str):
+        env = {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the worker
+            "w+", prefix="worker-", suffix=".log", delete=False
+        )
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "plantcoord",
+                "worker",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        """Kill the whole worker (pool children included), as an OOM killer or a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def worker_process():
+    """``worker_process()`` starts a worker; every started one is stopped after the test."""
+    started = []
+
+    def start(*extra: str) -> WorkerProcess:
+        worker = WorkerProcess(*extra)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def wait_for(condition, timeout: float = 60, interval: float = 0.2, what: str = "condition"):
+    """Poll until ``condition()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
