@@ -1,0 +1,43 @@
+"""The contract between ingestion and the domain: an applied plant event, and its observers.
+
+Ingestion (``integrations``) validates and stores a signal, applies it to the operational
+picture, then hands the same ``PlantEvent`` to every observer in the same transaction. The
+exceptions app registers one to raise, correlate and clear exceptions. Observers must be
+idempotent per ``inbox_id`` (a retried event may reach them again after a rollback).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class PlantEvent:
+    """A validated signal as the domain sees it, with no transport details."""
+
+    inbox_id: int  # the stored inbox row, for links and timelines
+    type: str  # canonical type, e.g. "equipment.status"
+    source: str
+    event_id: str
+    time: datetime  # when it happened at the plant (may be late or out of order)
+    received_at: datetime
+    site: str  # site code
+    data: dict = field(default_factory=dict)
+    stale: bool = False  # older than state already applied: kept, picture not changed
+
+
+Observer = Callable[[PlantEvent], None]
+_observers: list[Observer] = []
+
+
+def event_observer(fn: Observer) -> Observer:
+    """Register ``fn`` to be called with every applied event (decorator; idempotent)."""
+    if fn not in _observers:
+        _observers.append(fn)
+    return fn
+
+
+def event_notify(event: PlantEvent) -> None:
+    """Called by ingestion inside the event's transaction, after the picture is updated."""
+    for observer in _observers:
+        observer(event)
