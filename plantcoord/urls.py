@@ -10,6 +10,7 @@ admin.site.site_title = "Plant coordination admin"
 
 api_v1 = [
     path("", include("coordination.api.urls")),
+    path("", include("exceptions.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
@@ -21,5 +22,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("", include("exceptions.urls")),
     path("", include("coordination.urls")),
 ]

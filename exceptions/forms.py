@@ -1,0 +1,81 @@
+"""Forms for the board's and the exception page's actions: shape only; rules are in services."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from coordination.roles import ROLES
+
+from .models import ExceptionCase
+from .selectors import root_cause_choices
+
+STATES = [("", ""), *ExceptionCase.Status.choices]
+
+
+class AcknowledgeForm(forms.Form):
+    expected_state = forms.ChoiceField(choices=STATES, required=False, widget=forms.HiddenInput)
+
+
+class DismissForm(AcknowledgeForm):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why is this not a real disruption (e.g. false alarm, duplicate)?",
+        error_messages={"required": "Say why it is dismissed (e.g. false alarm)."},
+    )
+
+
+class ResolveForm(AcknowledgeForm):
+    root_cause = forms.TypedChoiceField(
+        coerce=int,
+        error_messages={
+            "required": "Choose a root cause.",
+            "invalid_choice": "Choose a root cause from the list.",
+        },
+    )
+    note = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What was done and what was found.",
+        error_messages={"required": "Add a note: what was done and found."},
+    )
+    confirm_active = forms.BooleanField(
+        required=False,
+        label="The condition is still active: resolve anyway",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["root_cause"].choices = [("", "— choose —"), *root_cause_choices()]
+
+
+class AssignForm(forms.Form):
+    user = forms.ChoiceField(required=False, label="Person")
+    group = forms.ChoiceField(
+        required=False, label="or group", choices=[("", "—")] + [(r, r) for r in ROLES]
+    )
+    expected_owner = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        users = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__name__in=ROLES)
+            .distinct()
+            .order_by("username")
+            .values_list("username", flat=True)
+        )
+        self.fields["user"].choices = [("", "—")] + [(u, u) for u in users]
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("user")) == bool(data.get("group")):
+            raise forms.ValidationError("Choose either a person or a group.")
+        return data
+
+
+FORMS = {
+    "acknowledge": AcknowledgeForm,
+    "assign": AssignForm,
+    "dismiss": DismissForm,
+    "resolve": ResolveForm,
+}

@@ -1,0 +1,84 @@
+"""Per kind: the correlation key a signal belongs to, a title, and the functions that act on it.
+
+A key names the real-world thing that is disrupted, so every signal about it joins one
+exception: the line for downtime, item + site for a shortage, the lot for a hold, the order
+for a change, line + shift for labour, the job for scrap.
+"""
+
+from dataclasses import dataclass
+
+from coordination import roles
+
+from .models import Kind
+
+
+@dataclass(frozen=True)
+class Subject:
+    key: str
+    title: str
+    line_code: str | None = None
+
+
+def _s(value) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def subject_for(kind: str, site: str, data: dict) -> Subject | None:
+    """The correlation key of a signal for a kind; None when the data lacks what names it."""
+    line = _s(data.get("line")) or None
+    if kind == Kind.DOWNTIME:
+        if not line:
+            return None
+        what = _s(data.get("status")) or "down"
+        if data.get("kind") == "unplanned":
+            what = "unplanned maintenance"
+        reason = _s(data.get("reason"))
+        asset = _s(data.get("asset"))
+        title = f"Line {line} {what}" + (f" ({asset})" if asset else "")
+        return Subject(line, title + (f": {reason}" if reason else ""), line)
+    if kind == Kind.SHORTAGE:
+        item = _s(data.get("item"))
+        if not item:
+            return None
+        return Subject(f"{item}@{site}", f"Shortage of {item} at {site}", line)
+    if kind == Kind.QUALITY_HOLD:
+        lot = _s(data.get("lot"))
+        if not lot:
+            return None
+        reason = _s(data.get("reason"))
+        return Subject(lot, f"Lot {lot} on hold" + (f": {reason}" if reason else ""), line)
+    if kind == Kind.ORDER_CHANGE:
+        order = _s(data.get("order"))
+        if not order:
+            return None
+        change = _s(data.get("change")).replace("_", " ") or "change"
+        return Subject(order, f"Order {order} changed: {change}", line)
+    if kind == Kind.LABOUR:
+        shift = _s(data.get("shift"))
+        if not line or not shift:
+            return None
+        return Subject(f"{line}/{shift}", f"Labour short on {line}, shift {shift}", line)
+    if kind == Kind.SCRAP:
+        job = _s(data.get("job"))
+        if not job:
+            return None
+        return Subject(job, f"Scrap above threshold on job {job}", line)
+    return None
+
+
+# Who acts on which kind (the permission ``exceptions.act_on_<kind>``). Supervisors act on all.
+KIND_ROLES: dict[str, tuple[str, ...]] = {
+    Kind.DOWNTIME: (roles.SUPERVISOR, roles.MAINTENANCE),
+    Kind.SHORTAGE: (roles.SUPERVISOR, roles.PROCUREMENT),
+    Kind.LABOUR: (roles.SUPERVISOR,),
+    Kind.QUALITY_HOLD: (roles.SUPERVISOR, roles.QUALITY),
+    Kind.ORDER_CHANGE: (roles.SUPERVISOR, roles.SALES, roles.PLANNER),
+    Kind.SCRAP: (roles.SUPERVISOR, roles.QUALITY),
+}
+
+
+def kinds_for(user) -> list[str]:
+    """The kinds a user acts on (and so sees on the board)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return [k for k in Kind.values if user.has_perm(f"exceptions.act_on_{k}")]

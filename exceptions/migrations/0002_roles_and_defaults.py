@@ -1,0 +1,21 @@
+"""Role permissions on exceptions, and the default rules, thresholds and root-cause taxonomy."""
+
+from django.db import migrations
+
+from coordination.roles import grant
+from exceptions.defaults import defaults_seed
+from exceptions.roles import EXCEPTIONS_PERMISSIONS
+
+
+def forwards(apps, schema_editor):
+    grant(apps, "exceptions", EXCEPTIONS_PERMISSIONS)
+    defaults_seed(apps)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("exceptions", "0001_initial"),
+        ("coordination", "0002_roles"),
+    ]
+
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

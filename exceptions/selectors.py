@@ -1,0 +1,294 @@
+"""Reads of exceptions for the board, the exception page, the API and metrics."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from coordination.models import Line, Site, StateChange
+from coordination.roles import ROLES
+
+from .errors import InvalidInputError, NotFoundError
+from .kinds import kinds_for
+from .models import (
+    OPEN_STATES,
+    BoardVersion,
+    ExceptionCase,
+    ExceptionPolicy,
+    Kind,
+    RootCause,
+    Severity,
+)
+
+SEVERITY_BY_NAME = {label.lower(): value for value, label in Severity.choices}
+
+# The board never needs the big JSON columns: they are read on the exception page.
+BOARD_DEFER = ("impact", "facts", "severity_reasons", "impact_summary", "resolution_note")
+
+
+def board_version() -> int:
+    """The board's change counter: one primary-key read, no scan (see ``BoardVersion``)."""
+    return BoardVersion.objects.filter(pk=1).values_list("n", flat=True).first() or 0
+
+
+@dataclass
+class BoardFilters:
+    site: str = ""
+    line: str = ""
+    kind: str = ""
+    severity: str = ""
+    owner: str = ""
+    mine: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_query(cls, query) -> "BoardFilters":
+        """Filters from the URL; an unknown value is reported and ignored, never a crash."""
+        f = cls(
+            site=query.get("site", "").strip(),
+            line=query.get("line", "").strip(),
+            kind=query.get("kind", "").strip(),
+            severity=query.get("severity", "").strip(),
+            owner=query.get("owner", "").strip(),
+            mine=query.get("mine", "") in ("1", "on", "true", "yes"),
+        )
+        if f.kind and f.kind not in Kind.values:
+            f.errors.append(f"unknown kind “{f.kind}” ignored")
+            f.kind = ""
+        if f.severity and f.severity not in list(SEVERITY_BY_NAME):
+            f.errors.append(f"unknown severity “{f.severity}” ignored")
+            f.severity = ""
+        return f
+
+    def as_query(self) -> dict:
+        q = {
+            k: v
+            for k, v in (
+                ("site", self.site),
+                ("line", self.line),
+                ("kind", self.kind),
+                ("severity", self.severity),
+                ("owner", self.owner),
+            )
+            if v
+        }
+        if self.mine:
+            q["mine"] = "1"
+        return q
+
+
+@dataclass
+class Board:
+    cases: list
+    total: int
+    version: int
+    limit: int
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.cases), 0)
+
+
+def _visible(user):
+    return ExceptionCase.objects.filter(kind__in=kinds_for(user))
+
+
+def board_get(*, user, filters: BoardFilters, limit: int | None = None) -> Board:
+    """Open exceptions the user's functions act on, by severity then age: top N and a count.
+
+    Two queries whatever the number of rows (the count and the top N with its joins); the
+    ``exception_board`` partial index serves both.
+    """
+    version = board_version()
+    limit = limit or ExceptionPolicy.objects.values_list("board_limit", flat=True).first() or 200
+    qs = _visible(user).filter(status__in=OPEN_STATES)
+    if filters.site:
+        qs = qs.filter(site__code=filters.site)
+    if filters.line:
+        qs = qs.filter(line__code=filters.line)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.severity:
+        qs = qs.filter(severity=SEVERITY_BY_NAME[filters.severity])
+    if filters.owner:
+        if filters.owner == "none":
+            qs = qs.filter(owner_user__isnull=True, owner_group__isnull=True)
+        elif filters.owner.startswith("group:"):
+            qs = qs.filter(owner_group__name=filters.owner[6:])
+        else:
+            qs = qs.filter(owner_user__username=filters.owner)
+    if filters.mine:
+        qs = qs.filter(Q(owner_user=user) | Q(owner_group__in=user.groups.all()))
+    total = qs.count()
+    cases = list(
+        qs.select_related("line", "site", "owner_user", "owner_group")
+        .defer(*BOARD_DEFER)
+        .order_by("-severity", "opened_at", "id")[:limit]
+    )
+    return Board(cases=cases, total=total, version=version, limit=limit)
+
+
+def board_choices() -> dict:
+    """Values for the board's filter menus (small tables: three short queries)."""
+    User = get_user_model()
+    return {
+        "sites": list(Site.objects.values_list("code", flat=True)),
+        "lines": list(Line.objects.values_list("code", flat=True)),
+        "kinds": Kind.choices,
+        "severities": [label.lower() for _, label in reversed(Severity.choices)],
+        "owners": list(
+            User.objects.filter(owned_exception_cases__status__in=OPEN_STATES)
+            .distinct()
+            .values_list("username", flat=True)
+        ),
+        "groups": [r for r in ROLES if r != "admin"],
+    }
+
+
+def case_get(*, user, pk) -> ExceptionCase:
+    """One exception the user may see (another function's is as good as absent: 404)."""
+    case = (
+        _visible(user)
+        .select_related("line", "site", "owner_user", "owner_group", "root_cause__category", "rule")
+        .filter(pk=pk)
+        .first()
+    )
+    if case is None:
+        raise NotFoundError(f"exception {pk} does not exist")
+    return case
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    what: str
+    summary: str
+    who: str = ""
+    via: str = ""
+    event_type: str = ""
+    event_time: datetime | None = None
+    css: str = ""
+
+
+def case_timeline(case: ExceptionCase) -> list[TimelineEntry]:
+    """Signals, state changes and who did what, oldest first (two queries, merged)."""
+    entries = [
+        TimelineEntry(
+            at=e.at,
+            what=e.get_kind_display(),
+            summary=e.summary,
+            who=e.actor.get_username() if e.actor_id else "",
+            via=e.via,
+            event_type=e.event_type,
+            event_time=e.event_time,
+            css=e.kind,
+        )
+        for e in case.events.select_related("actor").order_by("at", "id")
+    ]
+    changes = StateChange.objects.filter(
+        content_type=ContentType.objects.get_for_model(ExceptionCase), object_id=case.pk
+    ).select_related("actor")
+    entries += [
+        TimelineEntry(
+            at=c.at,
+            what=f"{c.from_state} → {c.to_state}",
+            summary=c.reason,
+            who=c.actor.get_username() if c.actor_id else "",
+            via=c.via,
+            css="state",
+        )
+        for c in changes
+    ]
+    return sorted(entries, key=lambda e: e.at)
+
+
+def case_predecessors(case: ExceptionCase, *, limit: int = 10) -> list[ExceptionCase]:
+    """Earlier resolved exceptions on the same key, newest first, with their root causes."""
+    return list(
+        ExceptionCase.objects.filter(
+            kind=case.kind,
+            key=case.key,
+            status=ExceptionCase.Status.RESOLVED,
+            resolved_at__lte=case.opened_at,
+        )
+        .exclude(pk=case.pk)
+        .select_related("root_cause__category", "owner_user")
+        .order_by("-resolved_at")[:limit]
+    )
+
+
+def root_cause_choices() -> list[tuple[str, list[tuple[int, str]]]]:
+    """The active taxonomy grouped by category, for the resolve form."""
+    groups: dict[str, list] = {}
+    for cause in RootCause.objects.filter(active=True, category__active=True).select_related(
+        "category"
+    ):
+        groups.setdefault(cause.category.name, []).append((cause.pk, cause.name))
+    return list(groups.items())
+
+
+def repeat_rate(*, since: datetime | None = None) -> dict:
+    """Share of exceptions opened since ``since`` (default 30 days) that repeat a resolved one."""
+    since = since or timezone.now() - timedelta(days=30)
+    counts = ExceptionCase.objects.filter(opened_at__gte=since).aggregate(
+        opened=Count("id"), repeats=Count("id", filter=Q(repeat_of__isnull=False))
+    )
+    rate = counts["repeats"] / counts["opened"] if counts["opened"] else 0.0
+    return {**counts, "rate": round(rate, 3), "since": since}
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+def case_list(*, user, params):
+    """Exceptions for the API, filtered; a bad value is a 400 naming the parameter."""
+    qs = _visible(user).select_related(
+        "line", "site", "owner_user", "owner_group", "root_cause__category"
+    )
+    status = params.get("status")
+    if status:
+        wanted = status.split(",")
+        bad = [s for s in wanted if s not in [*ExceptionCase.Status.values, "active"]]
+        if bad:
+            raise InvalidInputError(
+                "status must be open, acknowledged, resolved, dismissed or active (open + "
+                "acknowledged), comma-separated",
+                field="status",
+            )
+        if "active" in wanted:
+            wanted = [*wanted, *OPEN_STATES]
+        qs = qs.filter(status__in=wanted)
+    kind = params.get("kind")
+    if kind:
+        if kind not in Kind.values:
+            raise InvalidInputError(f"kind must be one of {', '.join(Kind.values)}", field="kind")
+        qs = qs.filter(kind=kind)
+    severity = params.get("severity")
+    if severity:
+        names = list(SEVERITY_BY_NAME)
+        if severity.isdigit() and int(severity) in Severity.values:
+            qs = qs.filter(severity=int(severity))
+        elif severity in names:
+            qs = qs.filter(severity=SEVERITY_BY_NAME[severity])
+        else:
+            raise InvalidInputError(
+                f"severity must be one of {', '.join(names)} or 1-4", field="severity"
+            )
+    line = params.get("line")
+    if line:
+        qs = qs.filter(line__code=line)
+    since = params.get("since")
+    if since:
+        when = parse_datetime(since.replace(" ", "+"))
+        if when is None:
+            raise InvalidInputError(
+                "since must be an ISO 8601 date-time, e.g. 2025-01-31T06:00:00Z", field="since"
+            )
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when)
+        qs = qs.filter(updated_at__gte=when)
+    return qs.order_by("-severity", "opened_at", "id")

@@ -1,0 +1,177 @@
+"""Pages: the live board, the exception page, and the actions (htmx or plain forms)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import trigger_client_event
+
+from coordination.models import StateChange
+
+from . import selectors, services
+from .errors import DomainError, InvalidInputError, NotFoundError, PermissionDeniedError
+from .forms import FORMS
+from .models import ExceptionCase
+from .services import case_owner_token
+
+VIEW = "exceptions.view_exceptioncase"
+
+
+@permission_required(VIEW, raise_exception=True)
+def board(request):
+    """Open exceptions by severity then age; the rows partial answers 204 when unchanged."""
+    since = request.GET.get("since")
+    if request.htmx and since is not None and since == str(selectors.board_version()):
+        # Nothing changed: one primary-key read and no body; htmx leaves the rows alone.
+        return HttpResponse(status=204)
+    filters = selectors.BoardFilters.from_query(request.GET)
+    data = selectors.board_get(user=request.user, filters=filters)
+    query = filters.as_query()
+    kiosk = request.GET.get("kiosk") == "1"
+    context = {
+        "board": data,
+        "filters": filters,
+        "filter_query": urlencode(query),
+        "query": urlencode({**query, "kiosk": "1"} if kiosk else query),
+        "kiosk": kiosk,
+    }
+    template = "exceptions/board.html"
+    if request.htmx and since is not None:
+        template += "#rows"
+    else:
+        context["choices"] = selectors.board_choices()
+    return render(request, template, context)
+
+
+@permission_required(VIEW, raise_exception=True)
+def case_detail(request, pk: int):
+    try:
+        case = selectors.case_get(user=request.user, pk=pk)
+    except NotFoundError as exc:
+        raise Http404(exc.detail) from None
+    context = {
+        "case": case,
+        "timeline": selectors.case_timeline(case),
+        "predecessors": selectors.case_predecessors(case),
+        "repeats": list(case.repeats.order_by("-opened_at")[:10]),
+        "forms": _forms_for(case),
+        "can_act": request.user.has_perm(f"exceptions.act_on_{case.kind}"),
+    }
+    return render(request, "exceptions/case_detail.html", context)
+
+
+def _initial(case: ExceptionCase, action: str) -> dict:
+    if action == "assign":
+        return {"expected_owner": case_owner_token(case)}
+    return {"expected_state": case.status}
+
+
+def _forms_for(case: ExceptionCase) -> dict:
+    if not case.is_open:
+        return {}
+    return {name: form(initial=_initial(case, name)) for name, form in FORMS.items()}
+
+
+def _next(request, case) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("exception-detail", args=[case.pk])
+
+
+@permission_required(VIEW, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def case_action(request, pk: int, action: str):
+    """One action on one exception: GET the form, POST it. htmx gets the panel partial.
+
+    Invalid input and conflicts re-render the form with 200 (htmx does not swap 4xx) and
+    change nothing; success tells the board to refresh (``board-changed``).
+    """
+    if action not in FORMS:
+        raise Http404("no such action")
+    try:
+        case = selectors.case_get(user=request.user, pk=pk)
+    except NotFoundError as exc:
+        raise Http404(exc.detail) from None
+    form_class = FORMS[action]
+    error = None
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            try:
+                _perform(request, case, action, form.cleaned_data)
+            except InvalidInputError as exc:
+                if exc.field in form.fields:
+                    form.add_error(exc.field, exc.detail)
+                else:
+                    form.add_error(None, exc.detail)
+            except PermissionDeniedError as exc:
+                error = exc.detail
+                status = 403
+                if request.htmx:
+                    status = 200
+                return _panel(request, case, action, form, error, status=status)
+            except DomainError as exc:
+                error = exc.detail
+            else:
+                done = f"#{case.pk} {_past(action)}."
+                if request.htmx:
+                    response = render(
+                        request,
+                        "exceptions/_panel.html#done",
+                        {"message": done, "case": case},
+                    )
+                    return trigger_client_event(response, "board-changed")
+                messages.success(request, done)
+                return redirect(_next(request, case))
+    else:
+        form = form_class(initial=_initial(case, action))
+    return _panel(request, case, action, form, error)
+
+
+def _panel(request, case, action, form, error, status=200):
+    context = {
+        "case": case,
+        "action": action,
+        "form": form,
+        "error": error,
+        "next": request.POST.get("next") or request.GET.get("next") or "",
+    }
+    template = "exceptions/_panel.html#form" if request.htmx else "exceptions/action_page.html"
+    return render(request, template, context, status=status)
+
+
+def _past(action: str) -> str:
+    return {
+        "acknowledge": "acknowledged",
+        "assign": "assigned",
+        "dismiss": "dismissed",
+        "resolve": "resolved",
+    }[action]
+
+
+def _perform(request, case, action, data) -> None:
+    common = {"case_id": case.pk, "actor": request.user, "via": StateChange.Via.WEB}
+    state = data.get("expected_state") or None
+    if action == "acknowledge":
+        services.case_acknowledge(**common, expected_state=state)
+    elif action == "dismiss":
+        services.case_dismiss(**common, reason=data["reason"], expected_state=state)
+    elif action == "resolve":
+        services.case_resolve(
+            **common,
+            root_cause_id=data["root_cause"],
+            note=data["note"],
+            confirm_active=data["confirm_active"],
+            expected_state=state,
+        )
+    elif action == "assign":
+        services.case_assign(
+            **common,
+            user=data.get("user") or None,
+            group=data.get("group") or None,
+            expected_owner=data.get("expected_owner"),
+        )
