@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sequencing-core benchmarks (see bench/SEQUENCING.md). Prints one summary line per run;
-# the per-instance JSON lines are kept in $OUT. Usage: bench/sequencing.sh [quick]
+# the per-instance JSON lines are kept in $OUT.
+# Usage: bench/sequencing.sh [quick|extended]   (extended: longer limits, for context)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${DATA:-$ROOT/../shared/data/scheduling}"
@@ -20,6 +21,13 @@ WT="$DATA/orlib_wt"
 if [[ "${1:-}" == "quick" ]]; then
     run wt40-3x0.2s --format orlib-wt --n 40 --file "$WT/wt40.txt" \
         --optimal "$WT/wtopt40.txt" --instances 1-3 --time-limit 0.2
+    exit 0
+fi
+if [[ "${1:-}" == "extended" ]]; then
+    run wtsds-10s --format wtsds --file "$DATA/wtsds" \
+        --optimal "$DATA/wtsds/optimal_values.csv" --time-limit 10
+    run upmsp-large-10s --format upmsp --file "$DATA/upmsp/large" \
+        --optimal "$DATA/upmsp/Bounds_Large_Ruiz.csv" --time-limit 10
     exit 0
 fi
 run wt40-1s --format orlib-wt --n 40 --file "$WT/wt40.txt" --optimal "$WT/wtopt40.txt" \

@@ -23,13 +23,23 @@ class Search:
         self.inst = inst
         self.orders = [list(o) for o in orders]
         self.values = [line_values(inst, k, o) for k, o in enumerate(self.orders)]
-        self.cost = combine(inst, self.values)
+        self.by_makespan = "makespan" in inst.problem.objective.criteria
+        self.cost = self.key(self.values)
 
-    def trial(self, changes: dict[int, list[int]]) -> tuple[tuple[int, ...], dict[int, LineValues]]:
-        """Objective if the given lines took the given orders."""
+    def key(self, values: list[LineValues]) -> tuple:
+        """Objective vector, then a tie-break that guides the search across plateaus.
+
+        Makespan is flat under most moves; comparing the line ends from the largest down
+        rewards relieving the critical line. Otherwise shorter lines leave more room later.
+        """
+        ends = [v[3] for v in values]
+        guide = tuple(sorted(ends, reverse=True)) if self.by_makespan else (sum(ends),)
+        return (combine(self.inst, values), guide)
+
+    def trial(self, changes: dict[int, list[int]]) -> tuple[tuple, dict[int, LineValues]]:
+        """Search key if the given lines took the given orders."""
         new = {k: line_values(self.inst, k, o) for k, o in changes.items()}
-        values = [new.get(k, v) for k, v in enumerate(self.values)]
-        return combine(self.inst, values), new
+        return self.key([new.get(k, v) for k, v in enumerate(self.values)]), new
 
     def commit(self, changes: dict[int, list[int]], new: dict[int, LineValues], cost) -> None:
         for k, order in changes.items():
@@ -66,11 +76,12 @@ class Search:
     def best_swap(self, job: int) -> bool:
         """Swap ``job`` with the best other job whose lines both accept; True if improved."""
         line, pos = self.locate(job)
+        where = {j: (k, i) for k, order in enumerate(self.orders) for i, j in enumerate(order)}
         best = None
         for other in self.inst.free:
             if other == job:
                 continue
-            oline, opos = self.locate(other)
+            oline, opos = where[other]
             if line not in self.inst.eligible[other] or oline not in self.inst.eligible[job]:
                 continue
             changes = {line: list(self.orders[line])}
@@ -138,7 +149,7 @@ def _kick(search: Search, rng: random.Random, strength: int) -> Orders:
 
 def iterated_local_search(
     inst: Instance, start: Orders, deadline: float, seed: int, iterations: int | None
-) -> tuple[Orders, tuple[int, ...], int]:
+) -> tuple[Orders, tuple, int]:
     """Kick, descend, accept if not worse; restart from the best after stale kicks."""
     rng = random.Random(seed)
     current = Search(inst, start)
@@ -148,7 +159,7 @@ def iterated_local_search(
     if not inst.free:
         return best_orders, best_cost, done
     while iterations is None or done < iterations:
-        if time.perf_counter() >= deadline or not any(best_cost):
+        if time.perf_counter() >= deadline or not any(best_cost[0]):
             break
         done += 1
         candidate = Search(inst, _kick(current, rng, 1 + rng.randrange(3)))

@@ -226,6 +226,19 @@ def line_values(inst: Instance, line: int, order: list[int]) -> LineValues:
     """(weighted tardiness, late jobs, changeover, end) of one line, for incremental search."""
     tardiness = late = changeover = last = 0
     due, weight = inst.due, inst.weight
+    if not inst.windows[line] and not inst.locked[line]:
+        # Same schedule as walk_line, inlined: this is the inner loop of the general search.
+        setup, proc, release = inst.setup[line], inst.proc[line], inst.release
+        prev, last = inst.n, inst.available[line]
+        for job in order:
+            s = setup[prev][job]
+            last = max(last + s, release[job]) + proc[job]
+            changeover += s
+            if last > due[job]:
+                tardiness += weight[job] * (last - due[job])
+                late += 1
+            prev = job
+        return tardiness, late, changeover, last if order else 0
     for job, _, end, setup in walk_line(inst, line, order):
         if end > due[job]:
             tardiness += weight[job] * (end - due[job])

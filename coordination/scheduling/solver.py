@@ -22,6 +22,8 @@ from .model import Problem, Result
 CPSAT_MAX_JOBS = 20
 #: Deterministic-time budget of CP-SAT per local-search iteration when iterations are given.
 CPSAT_DETERMINISTIC_PER_ITERATION = 0.01
+#: Share of the time limit kept for decoding, explaining and checking the result.
+POSTPROCESS_RESERVE = 0.1
 _COEFFICIENTS = {  # (weighted tardiness, late jobs, setups) per criterion on one line
     "late_jobs": (0, 1, 0),
     "makespan": (0, 0, 1),
@@ -85,7 +87,7 @@ def _local_search(
         return [[int(j) for j in best]], done, "single-line dynasearch ILS", cost == 0
     start = general.constructive(inst)
     orders, cost, done = general.iterated_local_search(inst, start, deadline, seed, iterations)
-    return orders, done, "general ILS", not any(cost)
+    return orders, done, "general ILS", not any(cost[0])
 
 
 def solve(
@@ -98,10 +100,11 @@ def solve(
     there is none, to the earliest-due-date list schedule).
     """
     began = time.perf_counter()
-    deadline = began + time_limit
+    budget = time_limit - min(POSTPROCESS_RESERVE * time_limit, 0.05)
+    deadline = began + budget
     inst = build_instance(problem)
     use_cp = inst.n <= CPSAT_MAX_JOBS
-    ls_deadline = began + time_limit * (0.5 if use_cp else 1.0)
+    ls_deadline = began + budget * (0.5 if use_cp else 1.0)
     orders, done, method, proven = _local_search(inst, ls_deadline, seed, iterations)
     bound = 0 if proven else None
     if use_cp and not proven:
@@ -112,8 +115,6 @@ def solve(
         bound, proven = outcome.bound, outcome.optimal
         method += " + CP-SAT"
     result = to_result(inst, orders, method=method, iterations=done)
-    if proven and bound == 0:
-        bound = result.objective
     result.lower_bound = bound if len(problem.objective.criteria) == 1 else None
     result.proven_optimal = (
         result.lower_bound is not None and result.lower_bound >= result.objective
