@@ -388,3 +388,65 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MaintenanceWindow(models.Model):
+    """Planned or unplanned maintenance on a line: the scheduler's unavailability windows."""
+
+    class Kind(models.TextChoices):
+        PLANNED = "planned"
+        UNPLANNED = "unplanned"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled"
+        STARTED = "started"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+
+    work_order = models.CharField(max_length=40, unique=True)
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="maintenance")
+    asset = models.ForeignKey(Asset, on_delete=models.SET_NULL, null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    expected_end = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_at"]
+
+    def __str__(self) -> str:
+        return f"{self.work_order} {self.line.code} {self.kind} {self.status}"
+
+
+class Staffing(models.Model):
+    """Crew available versus required on a line for a shift (and skill), from labour signals."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="staffing")
+    shift = models.ForeignKey(Shift, on_delete=models.CASCADE, related_name="staffing")
+    skill = models.CharField(max_length=40, blank=True)
+    available = models.PositiveIntegerField()
+    required = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["line", "shift", "skill"]
+        verbose_name_plural = "staffing"
+        constraints = [
+            models.UniqueConstraint(fields=["line", "shift", "skill"], name="staffing_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line.code}/{self.shift.code} {self.skill}: {self.available}/{self.required}"
+
+
+class Watermark(models.Model):
+    """The plant time of the newest signal applied to one thing (a line's status, a stock
+    position, a lot's quality state). An older signal arriving late is kept but marked stale
+    instead of overwriting newer state."""
+
+    key = models.CharField(max_length=200, unique=True)
+    time = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.time:%Y-%m-%d %H:%M:%S}"

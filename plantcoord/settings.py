@@ -224,6 +224,19 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "LineStatusEnum": "coordination.models.Line.Status",
+        "OrderStatusEnum": "coordination.models.Order.Status",
+        "JobStatusEnum": "coordination.models.Job.Status",
+        "LotStatusEnum": "coordination.models.Lot.Status",
+        "InboxStatusEnum": "integrations.models.InboxEvent.Status",
+        "ExceptionStatusEnum": "exceptions.models.ExceptionCase.Status",
+        "EventResultStatusEnum": ["accepted", "duplicate", "rejected"],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.api.schema.add_event_schemas",
+    ],
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -256,6 +269,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic sweeps. Deadlines live in the database; beat only wakes the sweepers.
 CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "coordination.heartbeat", "schedule": 30.0},
+    "inbox-requeue-stuck": {"task": "integrations.inbox_requeue_stuck", "schedule": 30.0},
 }
 
 # --- logging --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ admin.site.site_title = "Plant coordination admin"
 api_v1 = [
     path("", include("coordination.api.urls")),
     path("", include("exceptions.api.urls")),
+    path("", include("integrations.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
@@ -22,6 +23,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("", include("integrations.urls")),
     path("", include("exceptions.urls")),
     path("", include("coordination.urls")),
 ]

@@ -1,0 +1,277 @@
+"""Apply a validated plant event to the operational picture.
+
+Called by ingestion inside one transaction per event. Each signal updates one "thing" (a
+line's status, a job's counts, a stock position, a lot's quality state, an order value);
+its watermark keeps the plant time of the newest signal applied to that thing, so a late
+signal never overwrites newer state: it is reported stale and changes nothing.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from . import models as m
+from .errors import DomainError
+from .events import PlantEvent
+from .services import transition_apply
+
+
+class EventApplyError(DomainError):
+    """The event cannot be applied (unknown reference, conflicting state); it is parked."""
+
+    code = "event_not_applicable"
+    status = 422
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}", field=field)
+        self.field = field
+        self.message = message
+
+
+def event_apply(event: PlantEvent) -> bool:
+    """Apply ``event``; False when it is stale (older than what was applied to its thing)."""
+    site = _get(m.Site, "data.site", code=event.site)
+    return APPLIERS[event.type](event, site)
+
+
+def _get(model, field: str, **lookup):
+    try:
+        return model.objects.get(**lookup)
+    except model.DoesNotExist:
+        value = next(iter(lookup.values()))
+        raise EventApplyError(field, f"unknown {model._meta.verbose_name} {value!r}") from None
+
+
+def _line(event: PlantEvent, site: m.Site, *, lock: bool = False) -> m.Line:
+    queryset = m.Line.objects.select_for_update() if lock else m.Line.objects
+    try:
+        return queryset.get(code=event.data["line"], site=site)
+    except m.Line.DoesNotExist:
+        raise EventApplyError(
+            "data.line", f"unknown line {event.data['line']!r} at site {site.code}"
+        ) from None
+
+
+def _newer(key: str, time: datetime) -> bool:
+    """Advance the watermark of ``key`` to ``time``; False if newer state was applied.
+
+    Row-locked, so two workers applying signals on the same thing serialize here.
+    """
+    mark, created = m.Watermark.objects.select_for_update().get_or_create(
+        key=key, defaults={"time": time}
+    )
+    if created:
+        return True
+    if time < mark.time:
+        return False
+    mark.time = time
+    mark.save(update_fields=["time"])
+    return True
+
+
+def _why(event: PlantEvent) -> str:
+    return f"{event.type} from {event.source} (event {event.event_id})"
+
+
+def _equipment_status(event: PlantEvent, site: m.Site) -> bool:
+    line = _line(event, site, lock=True)
+    if asset := event.data.get("asset"):
+        _get(m.Asset, "data.asset", code=asset, line=line)
+    if not _newer(f"line-status:{line.pk}", event.time):
+        return False
+    status = event.data["status"]
+    if status != line.status:
+        line.status_since = event.time
+    line.status = status
+    line.status_reason = event.data.get("reason", "")[:200]
+    line.save(update_fields=["status", "status_since", "status_reason"])
+    return True
+
+
+def _maintenance_event(event: PlantEvent, site: m.Site) -> bool:
+    data = event.data
+    line = _line(event, site)
+    asset = (
+        _get(m.Asset, "data.asset", code=data["asset"], line=line) if data.get("asset") else None
+    )
+    if not _newer(f"maintenance:{data['work_order']}", event.time):
+        return False
+    m.MaintenanceWindow.objects.update_or_create(
+        work_order=data["work_order"],
+        defaults={
+            "line": line,
+            "asset": asset,
+            "kind": data["kind"],
+            "status": data["status"],
+            "starts_at": data.get("starts_at"),
+            "expected_end": data.get("expected_end"),
+            "updated_at": event.time,
+        },
+    )
+    return True
+
+
+def _production_progress(event: PlantEvent, site: m.Site) -> bool:
+    """Counts are cumulative on the job (as MES reports them), so a replay is harmless."""
+    data = event.data
+    try:
+        job = m.Job.objects.select_for_update().get(number=data["job"], line__site=site)
+    except m.Job.DoesNotExist:
+        raise EventApplyError("data.job", f"unknown job {data['job']!r}") from None
+    if data.get("line") and data["line"] != job.line.code:
+        raise EventApplyError(
+            "data.line", f"job {job.number} runs on {job.line.code}, not {data['line']}"
+        )
+    if job.status in (m.Job.Status.COMPLETED, m.Job.Status.CANCELLED):
+        raise EventApplyError("data.job", f"job {job.number} is {job.status}")
+    if not _newer(f"job-progress:{job.pk}", event.time):
+        return False
+    m.Job.objects.filter(pk=job.pk).update(good_quantity=data["good"], scrap_quantity=data["scrap"])
+    if job.status != m.Job.Status.RUNNING and data["good"] + data["scrap"] > 0:
+        # The first counts mean the line started the job, whatever the plan said.
+        transition_apply(job, transition="start", via=m.StateChange.Via.EVENT, reason=_why(event))
+    return True
+
+
+def _inventory_level(event: PlantEvent, site: m.Site) -> bool:
+    data = event.data
+    item = _get(m.Item, "data.item", code=data["item"])
+    location = _get(m.Location, "data.location", code=data["location"], site=site)
+    if data.get("uom") and data["uom"] != item.uom:
+        raise EventApplyError("data.uom", f"item {item.code} is counted in {item.uom}")
+    if not _newer(f"stock:{item.pk}:{location.pk}", event.time):
+        return False
+    m.Stock.objects.update_or_create(
+        item=item,
+        location=location,
+        defaults={"quantity": Decimal(str(data["quantity"])), "updated_at": event.time},
+    )
+    return True
+
+
+def _material_shortage(event: PlantEvent, site: m.Site) -> bool:
+    """Nothing in the picture changes; the references must exist for the exception."""
+    _get(m.Item, "data.item", code=event.data["item"])
+    if event.data.get("line"):
+        _line(event, site)
+    return True
+
+
+def _labor_availability(event: PlantEvent, site: m.Site) -> bool:
+    data = event.data
+    line = _line(event, site)
+    shift = _get(m.Shift, "data.shift", code=data["shift"], site=site)
+    skill = data.get("skill", "")
+    if not _newer(f"staffing:{line.pk}:{shift.pk}:{skill}", event.time):
+        return False
+    m.Staffing.objects.update_or_create(
+        line=line,
+        shift=shift,
+        skill=skill,
+        defaults={
+            "available": data["available"],
+            "required": data["required"],
+            "updated_at": event.time,
+        },
+    )
+    return True
+
+
+def _lot_for(event: PlantEvent, site: m.Site) -> m.Lot:
+    return _get(m.Lot, "data.lot", code=event.data["lot"], location__site=site)
+
+
+def _quality_hold(event: PlantEvent, site: m.Site) -> bool:
+    lot = _lot_for(event, site)
+    # Holds and dispositions share one watermark: a late hold must not re-hold a released lot.
+    if not _newer(f"lot-quality:{lot.pk}", event.time):
+        return False
+    if lot.status == m.Lot.Status.ON_HOLD:
+        return True  # a repeat signal about a held lot: nothing more to change
+    if lot.status == m.Lot.Status.SCRAPPED:
+        raise EventApplyError("data.lot", f"lot {lot.code} is scrapped; it cannot be held")
+    reason = event.data["reason"] + (
+        f" ({event.data['defect_code']})" if event.data.get("defect_code") else ""
+    )
+    transition_apply(
+        lot,
+        transition="hold",
+        via=m.StateChange.Via.EVENT,
+        reason=_why(event),
+        hold_reason=reason[:200],
+    )
+    return True
+
+
+DISPOSITIONS = {
+    "release": "release",
+    "rework": "rework",
+    "scrap": "scrap",
+    "use_as_is": "use_as_is",
+}
+
+
+def _quality_disposition(event: PlantEvent, site: m.Site) -> bool:
+    lot = _lot_for(event, site)
+    if not _newer(f"lot-quality:{lot.pk}", event.time):
+        return False
+    if lot.status != m.Lot.Status.ON_HOLD:
+        raise EventApplyError(
+            "data.lot", f"lot {lot.code} is {lot.status}, not on hold; nothing to disposition"
+        )
+    transition_apply(
+        lot,
+        transition=DISPOSITIONS[event.data["disposition"]],
+        via=m.StateChange.Via.EVENT,
+        reason=f"{event.data['rationale']} — {_why(event)}",
+    )
+    return True
+
+
+def _order_changed(event: PlantEvent, site: m.Site) -> bool:
+    data = event.data
+    try:
+        order = m.Order.objects.select_for_update().get(number=data["order"], site=site)
+    except m.Order.DoesNotExist:
+        raise EventApplyError("data.order", f"unknown order {data['order']!r}") from None
+    change = data["change"]
+    if order.status in (m.Order.Status.COMPLETED, m.Order.Status.CANCELLED):
+        raise EventApplyError("data.order", f"order {order.number} is {order.status}")
+    if not _newer(f"order:{order.pk}:{change}", event.time):
+        return False
+    if change == "cancel":
+        transition_apply(
+            order, transition="cancel", via=m.StateChange.Via.EVENT, reason=_why(event)
+        )
+        return True
+    if change == "add_line":
+        _get(m.Item, "data.item", code=data["item"])  # the new line becomes a new ERP order
+        return True
+    field, value = {
+        "quantity": ("quantity", data.get("quantity")),
+        "due_date": ("due_at", data.get("due_at")),
+        "priority": ("priority", data.get("priority")),
+    }[change]
+    m.Order.objects.filter(pk=order.pk).update(**{field: value})
+    return True
+
+
+APPLIERS: dict[str, Callable[[PlantEvent, m.Site], bool]] = {
+    "equipment.status": _equipment_status,
+    "maintenance.event": _maintenance_event,
+    "production.progress": _production_progress,
+    "inventory.level": _inventory_level,
+    "material.shortage": _material_shortage,
+    "labor.availability": _labor_availability,
+    "quality.hold": _quality_hold,
+    "quality.disposition": _quality_disposition,
+    "order.changed": _order_changed,
+}
+
+
+def event_apply_atomic(event: PlantEvent) -> bool:
+    """``event_apply`` in a savepoint: a refused event leaves no partial change behind."""
+    with transaction.atomic():
+        return event_apply(event)

@@ -1,0 +1,112 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from .cloudevents import EVENT_TYPES
+from .models import InboxEvent, Integration, IntegrationKey
+from .services import inbox_reprocess, integration_key_issue
+
+
+class IntegrationForm(forms.ModelForm):
+    allowed_types = forms.MultipleChoiceField(
+        choices=[(t, t) for t in EVENT_TYPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: it may send every type.",
+    )
+
+    class Meta:
+        model = Integration
+        fields = ["name", "site", "allowed_types", "active", "description"]
+
+
+class IntegrationKeyInline(admin.TabularInline):
+    model = IntegrationKey
+    extra = 0
+    can_delete = False
+    fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False  # keys are issued by the action, which shows the clear key once
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    form = IntegrationForm
+    list_display = ["name", "site", "types", "active", "created_at"]
+    list_filter = ["active", "site"]
+    search_fields = ["name", "description"]
+    inlines = [IntegrationKeyInline]
+    actions = ["issue_key", "rotate_keys"]
+
+    @admin.display(description="event types")
+    def types(self, obj):
+        return ", ".join(obj.allowed_types) or "all"
+
+    def _show(self, request, integration, key):
+        self.message_user(
+            request,
+            f"New key for {integration.name} (copy it now, it is shown only once): {key}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Issue a new key (shown once)")
+    def issue_key(self, request, queryset):
+        for integration in queryset:
+            self._show(request, integration, integration_key_issue(integration))
+
+    @admin.action(description="Rotate: issue a new key and revoke the old ones")
+    def rotate_keys(self, request, queryset):
+        for integration in queryset:
+            key = integration_key_issue(integration)
+            integration.keys.filter(revoked_at__isnull=True).exclude(
+                pk=integration.keys.order_by("-pk").first().pk
+            ).update(revoked_at=timezone.now())
+            self._show(request, integration, key)
+
+
+@admin.register(IntegrationKey)
+class IntegrationKeyAdmin(admin.ModelAdmin):
+    list_display = ["integration", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["integration", ("revoked_at", admin.EmptyFieldListFilter)]
+    readonly_fields = [
+        "integration",
+        "prefix",
+        "digest",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke selected keys (they stop working at once)")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} key(s).")
+
+
+@admin.register(InboxEvent)
+class InboxEventAdmin(admin.ModelAdmin):
+    """The inbox is a record of what arrived: read-only, except reprocessing parked events."""
+
+    list_display = ["received_at", "type", "source", "event_id", "site", "status", "error"]
+    list_filter = ["status", "type", "integration"]
+    search_fields = ["source", "event_id", "error"]
+    date_hierarchy = "received_at"
+    actions = ["reprocess"]
+    readonly_fields = [f.name for f in InboxEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Reprocess selected failed events")
+    def reprocess(self, request, queryset):
+        count = inbox_reprocess(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Queued {count} failed event(s) again.")

@@ -1,0 +1,45 @@
+from rest_framework import serializers
+
+from ..models import InboxEvent
+
+
+class ProblemSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class EventResultSerializer(serializers.Serializer):
+    source = serializers.CharField(allow_null=True)
+    id = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(["accepted", "duplicate", "rejected"])
+    errors = ProblemSerializer(many=True, required=False)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = EventResultSerializer(many=True)
+
+
+class InboxEventSerializer(serializers.ModelSerializer):
+    integration = serializers.CharField(source="integration.name", allow_null=True)
+
+    class Meta:
+        model = InboxEvent
+        fields = [
+            "id",
+            "integration",
+            "source",
+            "event_id",
+            "type",
+            "time",
+            "received_at",
+            "site",
+            "data",
+            "status",
+            "attempts",
+            "error",
+            "error_field",
+            "processed_at",
+        ]

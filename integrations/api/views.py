@@ -1,0 +1,155 @@
+"""``POST /api/v1/events`` (CloudEvents in) and the inbox read API for people."""
+
+import json
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import permissions, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from coordination.api.views import PlantReadViewSet
+
+from ..authentication import IntegrationKeyAuthentication, IntegrationPrincipal
+from ..models import InboxEvent
+from ..services import events_accept, inbox_reprocess
+from . import serializers
+
+MAX_BODY = 1024 * 1024
+MAX_BATCH = 1000
+SINGLE_TYPES = ("application/cloudevents+json", "application/json")
+BATCH_TYPE = "application/cloudevents-batch+json"
+
+
+class IsIntegration(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return isinstance(request.user, IntegrationPrincipal)
+
+
+def _problem(status_code: int, code: str, detail: str, **extra) -> Response:
+    return Response({"code": code, "detail": detail, "extra": extra}, status=status_code)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+EXAMPLE = {
+    "specversion": "1.0",
+    "id": "mes-000123",
+    "source": "mes/riverside/L1",
+    "type": "equipment.status",
+    "time": "2026-11-27T08:14:00Z",
+    "data": {"line": "L1", "status": "down", "reason": "filler jam"},
+}
+
+
+class EventsView(APIView):
+    authentication_classes = [IntegrationKeyAuthentication]
+    permission_classes = [IsIntegration]
+    parser_classes = []  # the body is read and checked here, size first
+
+    @extend_schema(
+        operation_id="events_ingest",
+        summary="Send one CloudEvent or a batch",
+        description=(
+            "CloudEvents 1.0, JSON structured mode. `application/cloudevents+json` or "
+            "`application/json`: one event (202 accepted, 200 duplicate, 400 rejected, 403 "
+            "type not allowed for the key). `application/cloudevents-batch+json`: up to 1,000 "
+            "events, 200 with one result per event in order. The `data` schema of each type "
+            "is in components: `EventData.<type>`. Authenticate with `Authorization: Bearer "
+            "<integration key>`."
+        ),
+        request={"application/cloudevents+json": {"type": "object"}},
+        responses={
+            202: serializers.EventResultSerializer,
+            200: serializers.BatchResultSerializer,
+            400: OpenApiResponse(description="rejected, with errors naming each field"),
+            401: OpenApiResponse(description="missing, unknown or revoked key"),
+            403: OpenApiResponse(description="event type not allowed for this key"),
+            413: OpenApiResponse(description="body over 1 MiB"),
+            415: OpenApiResponse(description="unsupported content type"),
+        },
+        examples=[OpenApiExample("equipment down", value=EXAMPLE, request_only=True)],
+        tags=["events"],
+    )
+    def post(self, request):
+        media_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if media_type not in (*SINGLE_TYPES, BATCH_TYPE):
+            return _problem(
+                415,
+                "unsupported_media_type",
+                f"content type must be {', '.join((*SINGLE_TYPES, BATCH_TYPE))}",
+                content_type=media_type,
+            )
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY:
+            return _problem(413, "payload_too_large", f"body is over {MAX_BODY} bytes")
+        body = request._request.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return _problem(413, "payload_too_large", f"body is over {MAX_BODY} bytes")
+        try:
+            payload = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            return _problem(400, "malformed_json", f"body is not valid JSON: {exc}")
+        integration = request.user.integration
+        if media_type == BATCH_TYPE:
+            return self._batch(integration, payload)
+        if isinstance(payload, list):
+            return _problem(
+                400,
+                "not_an_event",
+                f"a single event must be a JSON object; send a list as {BATCH_TYPE}",
+            )
+        [result] = events_accept(integration=integration, raw_events=[payload])
+        code = {"accepted": 202, "duplicate": 200}.get(result["status"])
+        if code is None:
+            code = 403 if result.pop("forbidden", False) else 400
+        return Response(result, status=code)
+
+    def _batch(self, integration, payload) -> Response:
+        if not isinstance(payload, list):
+            return _problem(400, "not_a_batch", "a batch must be a JSON array of events")
+        if not payload:
+            return _problem(400, "empty_batch", "a batch must hold at least one event")
+        if len(payload) > MAX_BATCH:
+            return _problem(
+                400,
+                "batch_too_large",
+                f"a batch holds at most {MAX_BATCH} events",
+                size=len(payload),
+            )
+        results = events_accept(integration=integration, raw_events=payload)
+        counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        for result in results:
+            counts[result["status"]] += 1
+        return Response({**counts, "results": results}, status=status.HTTP_200_OK)
+
+
+class InboxEventViewSet(PlantReadViewSet):
+    """What arrived and what became of it; ``?status=failed`` lists parked events."""
+
+    queryset = InboxEvent.objects.select_related("integration")
+    serializer_class = serializers.InboxEventSerializer
+    filters = {
+        "status": ("status", InboxEvent.Status.values),
+        "type": ("type", None),
+        "source": ("source", None),
+        "integration": ("integration__name", None),
+    }
+
+    @extend_schema(request=None, responses=serializers.InboxEventSerializer)
+    @action(detail=True, methods=["post"])
+    def reprocess(self, request, pk=None):
+        """Queue a failed event again once its cause is fixed (admins)."""
+        event = self.get_object()
+        if not request.user.has_perm("integrations.change_inboxevent"):
+            return _problem(403, "permission_denied", "only admins reprocess events")
+        if event.status != InboxEvent.Status.FAILED:
+            return _problem(409, "not_failed", f"event is {event.status}, not failed")
+        inbox_reprocess(ids=[event.pk])
+        event.refresh_from_db()
+        return Response(self.get_serializer(event).data)

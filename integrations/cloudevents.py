@@ -1,0 +1,269 @@
+"""CloudEvents 1.0 (JSON structured mode) validation and the canonical event schemas.
+
+Hand-written rather than a serializer: it runs for every one of thousands of events a second,
+and each error must name the field and the reason (``{"field", "message"}``). The schemas
+below are the single source for validation, the OpenAPI document and the README.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+MAX_ID = 200
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "string" | "integer" | "number" | "datetime" | "enum"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    exclusive_minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+def _s(name, required=False, description=""):
+    return Field(name, "string", required, description=description)
+
+
+def _i(name, required=False, minimum=0, description=""):
+    return Field(name, "integer", required, minimum=minimum, description=description)
+
+
+def _t(name, required=False, description=""):
+    return Field(name, "datetime", required, description=description)
+
+
+def _e(name, choices, required=False, description=""):
+    return Field(name, "enum", required, choices=tuple(choices), description=description)
+
+
+SITE = _s("site", description="site code; defaults to the integration's site")
+
+SCHEMAS: dict[str, list[Field]] = {
+    "equipment.status": [
+        _s("line", True, "line code, e.g. L1"),
+        _s("asset", description="asset code on the line"),
+        _e("status", ["running", "idle", "down", "maintenance"], True),
+        _s("reason"),
+        _t("expected_up_at", description="when the line is expected back"),
+    ],
+    "maintenance.event": [
+        _s("line", True),
+        _s("asset"),
+        _s("work_order", True),
+        _e("kind", ["planned", "unplanned"], True),
+        _e("status", ["scheduled", "started", "completed", "cancelled"], True),
+        _t("starts_at"),
+        _t("expected_end"),
+    ],
+    "production.progress": [
+        _s("job", True, "job number, e.g. WO-60001"),
+        _s("line"),
+        _i("good", True, description="cumulative good count on the job"),
+        _i("scrap", True, description="cumulative scrap count on the job"),
+    ],
+    "inventory.level": [
+        _s("item", True),
+        _s("location", True),
+        Field("quantity", "number", True, minimum=0),
+        _s("uom"),
+    ],
+    "material.shortage": [
+        _s("item", True),
+        Field("quantity_short", "number", True, exclusive_minimum=0),
+        _s("uom"),
+        _t("needed_by"),
+        _s("line"),
+    ],
+    "labor.availability": [
+        _s("line", True),
+        _s("shift", True, "shift code, e.g. A"),
+        _i("available", True),
+        _i("required", True),
+        _s("skill"),
+    ],
+    "quality.hold": [_s("lot", True), _s("reason", True), _s("defect_code")],
+    "quality.disposition": [
+        _s("lot", True),
+        _e("disposition", ["release", "rework", "scrap", "use_as_is"], True),
+        _s("rationale", True),
+    ],
+    "order.changed": [
+        _s("order", True, "order number, e.g. SO-10023"),
+        _e("change", ["quantity", "due_date", "priority", "cancel", "add_line"], True),
+        _i("quantity", minimum=1, description="new quantity (quantity, add_line)"),
+        _t("due_at", description="new due date (due_date, add_line)"),
+        Field("priority", "integer", minimum=1, maximum=5, description="1 most urgent (priority)"),
+        _s("item", description="item of the new line (add_line)"),
+        _s("reason"),
+    ],
+}
+EVENT_TYPES = tuple(SCHEMAS)
+# order.changed: which value(s) each kind of change needs.
+ORDER_CHANGE_NEEDS = {
+    "quantity": ("quantity",),
+    "due_date": ("due_at",),
+    "priority": ("priority",),
+    "cancel": (),
+    "add_line": ("item", "quantity", "due_at"),
+}
+
+
+@dataclass
+class ValidEvent:
+    source: str
+    id: str
+    type: str
+    time: datetime | None
+    site: str
+    data: dict
+    attributes: dict
+
+
+class Problems(list):
+    def add(self, field: str, message: str) -> None:
+        self.append({"field": field, "message": message})
+
+
+def parse_time(value: Any) -> datetime | None:
+    """RFC 3339 with an explicit offset, or None."""
+    if not isinstance(value, str) or not RFC3339.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _check_field(field: Field, value: Any, path: str, problems: Problems) -> Any:
+    if field.kind == "string":
+        if not isinstance(value, str) or not value.strip():
+            problems.add(path, "must be a non-empty string")
+        elif len(value) > MAX_ID and field.name != "reason":
+            problems.add(path, f"must be at most {MAX_ID} characters")
+        return value
+    if field.kind == "enum":
+        if value not in field.choices:
+            problems.add(path, f"must be one of {', '.join(field.choices)}")
+        return value
+    if field.kind == "datetime":
+        parsed = parse_time(value)
+        if parsed is None:
+            problems.add(
+                path, "must be an RFC 3339 date-time with offset, e.g. 2026-11-27T08:00:00Z"
+            )
+            return value
+        return parsed.isoformat()
+    # numbers: bool is an int in Python, never a count
+    integer = field.kind == "integer"
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        problems.add(path, "must be an integer" if integer else "must be a number")
+        return value
+    if value != value or value in (float("inf"), float("-inf")):
+        problems.add(path, "must be a finite number")
+    elif field.minimum is not None and value < field.minimum:
+        problems.add(path, f"must be ≥ {field.minimum:g}")
+    elif field.exclusive_minimum is not None and value <= field.exclusive_minimum:
+        problems.add(path, f"must be > {field.exclusive_minimum:g}")
+    elif field.maximum is not None and value > field.maximum:
+        problems.add(path, f"must be ≤ {field.maximum:g}")
+    return value
+
+
+def _check_data(event_type: str, data: dict, problems: Problems) -> dict:
+    clean = dict(data)
+    for field in (*SCHEMAS[event_type], SITE):
+        path = f"data.{field.name}"
+        if field.name not in data or data[field.name] is None:
+            if field.required:
+                problems.add(path, "is required")
+            clean.pop(field.name, None)
+            continue
+        clean[field.name] = _check_field(field, data[field.name], path, problems)
+    if event_type == "order.changed" and data.get("change") in ORDER_CHANGE_NEEDS:
+        for needed in ORDER_CHANGE_NEEDS[data["change"]]:
+            if data.get(needed) is None:
+                problems.add(f"data.{needed}", f"is required when change is {data['change']}")
+    return clean
+
+
+def validate(raw: Any, *, default_site: str | None) -> tuple[ValidEvent | None, Problems]:
+    """Check one structured-mode CloudEvent; return the normalised event or the problems."""
+    problems = Problems()
+    if not isinstance(raw, dict):
+        problems.add("", "an event must be a JSON object")
+        return None, problems
+    for attr in ("id", "source"):
+        value = raw.get(attr)
+        if not isinstance(value, str) or not value:
+            problems.add(attr, "is required (a non-empty string)")
+        elif len(value) > MAX_ID:
+            problems.add(attr, f"must be at most {MAX_ID} characters")
+    if raw.get("specversion") != "1.0":
+        problems.add("specversion", 'is required and must be "1.0"')
+    event_type = raw.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        problems.add("type", "is required (a non-empty string)")
+    elif event_type not in SCHEMAS:
+        problems.add("type", f"unknown event type {event_type!r}; one of {', '.join(EVENT_TYPES)}")
+    time = None
+    if raw.get("time") is not None:
+        time = parse_time(raw["time"])
+        if time is None:
+            problems.add(
+                "time", "must be an RFC 3339 date-time with offset, e.g. 2026-11-27T08:00:00Z"
+            )
+    content_type = raw.get("datacontenttype")
+    if content_type is not None and not str(content_type).startswith("application/json"):
+        problems.add("datacontenttype", "must be application/json (JSON structured mode)")
+    data = raw.get("data")
+    clean = {}
+    if not isinstance(data, dict):
+        problems.add("data", "is required (a JSON object)")
+    elif event_type in SCHEMAS:
+        clean = _check_data(event_type, data, problems)
+    site = clean.get("site") or default_site
+    if not site and isinstance(data, dict):
+        problems.add("data.site", "is required: this integration has no default site")
+    if problems:
+        return None, problems
+    attributes = {
+        k: v
+        for k, v in raw.items()
+        if k not in ("id", "source", "type", "time", "data", "specversion", "datacontenttype")
+    }
+    return ValidEvent(raw["source"], raw["id"], event_type, time, site, clean, attributes), problems
+
+
+def openapi_components() -> dict:
+    """The ``data`` schema of every event type, for the OpenAPI document."""
+    kinds = {
+        "string": {"type": "string"},
+        "integer": {"type": "integer"},
+        "number": {"type": "number"},
+        "datetime": {"type": "string", "format": "date-time"},
+    }
+    schemas = {}
+    for event_type, fields in SCHEMAS.items():
+        properties = {}
+        for f in (*fields, SITE):
+            prop = dict(kinds.get(f.kind, {"type": "string"}))
+            if f.choices:
+                prop["enum"] = list(f.choices)
+            for key in ("minimum", "exclusive_minimum", "maximum"):
+                if getattr(f, key) is not None:
+                    prop[key.replace("_m", "M")] = getattr(f, key)
+            if f.description:
+                prop["description"] = f.description
+            properties[f.name] = prop
+        schemas[event_type] = {
+            "type": "object",
+            "properties": properties,
+            "required": [f.name for f in fields if f.required],
+        }
+    return schemas

@@ -1,0 +1,285 @@
+"""Ingestion: keys, accepting events into the inbox, and processing them into the domain."""
+
+import json
+import logging
+import secrets
+from dataclasses import replace
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from coordination.apply import EventApplyError, event_apply
+from coordination.errors import DomainError, NotFoundError
+from coordination.events import event_notify
+from coordination.models import Site
+
+from .cloudevents import EVENT_TYPES, validate
+from .models import InboxEvent, Integration, IntegrationKey, key_digest
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "pck_"  # "plant coordination key": recognisable in logs and secret scanners
+PROCESS_CHUNK = 25  # ids per processing task: several workers share one big batch
+STUCK_AFTER = timedelta(seconds=60)
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+def integration_key_create(
+    *, name: str, types: list[str] | None = None, site_code: str | None = None
+) -> tuple[Integration, str]:
+    """Create (or reuse) the integration ``name`` and give it a new key; returns the clear key,
+    which is never stored and cannot be shown again."""
+    unknown = [t for t in types or [] if t not in EVENT_TYPES]
+    if unknown:
+        raise DomainError(
+            f"unknown event type(s): {', '.join(unknown)}; one of {', '.join(EVENT_TYPES)}",
+            field="types",
+        )
+    site = None
+    if site_code:
+        site = Site.objects.filter(code=site_code).first()
+        if site is None:
+            raise NotFoundError(f"unknown site {site_code!r}", field="site")
+    elif Site.objects.count() == 1:
+        site = Site.objects.get()  # one-site plants need not say it
+    with transaction.atomic():
+        integration, created = Integration.objects.get_or_create(
+            name=name, defaults={"site": site, "allowed_types": types or []}
+        )
+        if not created and types is not None:
+            integration.allowed_types = types
+            integration.save(update_fields=["allowed_types"])
+        if not created and site_code:
+            integration.site = site
+            integration.save(update_fields=["site"])
+        raw = integration_key_issue(integration)
+    return integration, raw
+
+
+def integration_key_issue(integration: Integration) -> str:
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    IntegrationKey.objects.create(
+        integration=integration, prefix=raw[: len(KEY_PREFIX) + 6], digest=key_digest(raw)
+    )
+    return raw
+
+
+def integration_key_revoke(*, key_id: int) -> IntegrationKey:
+    """Revoked keys stop working at once (every request looks the key up)."""
+    key = IntegrationKey.objects.get(pk=key_id)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def integration_authenticate(raw_key: str) -> Integration | None:
+    """The active integration owning an unrevoked key, or None. One indexed query."""
+    key = (
+        IntegrationKey.objects.select_related("integration__site")
+        .filter(digest=key_digest(raw_key), revoked_at__isnull=True, integration__active=True)
+        .first()
+    )
+    return key.integration if key else None
+
+
+# --- accepting ------------------------------------------------------------------------------
+
+_COLUMNS = (
+    "integration_id",
+    "source",
+    "event_id",
+    "type",
+    "time",
+    "received_at",
+    "site",
+    "data",
+    "attributes",
+    "status",
+    "attempts",
+    "error",
+    "error_field",
+)
+
+
+def _insert_new(rows: list[tuple]) -> set[tuple[str, str]]:
+    """One ``INSERT … ON CONFLICT DO NOTHING RETURNING``: the database decides which events
+    are new, racing copies included; returns the (source, id) pairs actually stored."""
+    table = InboxEvent._meta.db_table
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    one = (
+        "("
+        + ", ".join(
+            f"%s{json_cast}" if column in ("data", "attributes") else "%s" for column in _COLUMNS
+        )
+        + ")"
+    )
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {', '.join([one] * len(rows))} "
+        "ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id"
+    )
+    params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        stored = cursor.fetchall()
+    return stored
+
+
+def events_accept(*, integration: Integration, raw_events: list) -> list[dict]:
+    """Validate, store new events and enqueue their processing after commit.
+
+    Returns one result per input event, in order: accepted, duplicate or rejected (with
+    ``errors``, and ``forbidden`` when the key may not send that type). A bad event never
+    sinks the good ones.
+    """
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value  # raw SQL: store times as Django would
+    default_site = integration.site.code if integration.site_id else None
+    results, rows, positions = [], [], []
+    for raw in raw_events:
+        event, problems = validate(raw, default_site=default_site)
+        ident = {
+            "source": raw.get("source") if isinstance(raw, dict) else None,
+            "id": raw.get("id") if isinstance(raw, dict) else None,
+        }
+        if event is None:
+            results.append({**ident, "status": "rejected", "errors": problems})
+            continue
+        if not integration.allows(event.type):
+            results.append(
+                {
+                    **ident,
+                    "status": "rejected",
+                    "forbidden": True,
+                    "errors": [
+                        {"field": "type", "message": f"this key may not send {event.type} events"}
+                    ],
+                }
+            )
+            continue
+        positions.append(len(results))
+        results.append({**ident, "status": "accepted"})
+        rows.append(
+            (
+                integration.pk,
+                event.source,
+                event.id,
+                event.type,
+                adapt(event.time or now),
+                adapt(now),
+                event.site,
+                json.dumps(event.data),
+                json.dumps(event.attributes),
+                InboxEvent.Status.RECEIVED,
+                0,
+                "",
+                "",
+            )
+        )
+    if not rows:
+        return results
+    with transaction.atomic():
+        stored = {(source, event_id): pk for pk, source, event_id in _insert_new(rows)}
+        ids = []
+        for position in positions:
+            result = results[position]
+            pk = stored.pop((result["source"], result["id"]), None)
+            if pk is None:  # seen before, or earlier in this very batch
+                result["status"] = "duplicate"
+            else:
+                ids.append(pk)
+        for start in range(0, len(ids), PROCESS_CHUNK):
+            _enqueue(ids[start : start + PROCESS_CHUNK])
+    return results
+
+
+def _enqueue(ids: list[int]) -> None:
+    from .tasks import inbox_process_task
+
+    inbox_process_task.delay_on_commit(ids)
+
+
+# --- processing -----------------------------------------------------------------------------
+
+
+def inbox_process(inbox_id: int) -> str | None:
+    """Apply one stored event exactly once; returns its new status (None: nothing to do).
+
+    The claim, the changes to the picture, the observers (exceptions) and the status all
+    commit together: a worker killed half-way leaves the event ``received`` and unchanged,
+    and a second copy of the task finds it locked (SKIP LOCKED) or already done.
+    """
+    with transaction.atomic():
+        row = (
+            InboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=inbox_id, status=InboxEvent.Status.RECEIVED)
+            .first()
+        )
+        if row is None:
+            return None
+        row.attempts += 1
+        row.processed_at = timezone.now()
+        try:
+            with transaction.atomic():  # a savepoint: a refused event changes nothing
+                event = row.as_plant_event()
+                applied = event_apply(event)
+                event_notify(replace(event, stale=not applied))
+        except EventApplyError as exc:
+            row.status, row.error, row.error_field = (
+                InboxEvent.Status.FAILED,
+                exc.message,
+                exc.field,
+            )
+        except DomainError as exc:
+            row.status, row.error = InboxEvent.Status.FAILED, exc.detail
+            row.error_field = exc.extra.get("field", "")
+        except Exception as exc:  # a bug must park the event, not loop or vanish
+            if _transient(exc):
+                raise
+            log.exception("inbox event %s could not be processed", inbox_id)
+            row.status, row.error = InboxEvent.Status.FAILED, f"internal error: {exc!r}"
+        else:
+            row.status = InboxEvent.Status.APPLIED if applied else InboxEvent.Status.STALE
+            row.error = row.error_field = ""
+        row.save(update_fields=["status", "attempts", "error", "error_field", "processed_at"])
+        return row.status
+
+
+def _transient(exc: Exception) -> bool:
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def inbox_reprocess(*, ids: list[int]) -> int:
+    """Put parked (failed) events back in the queue once their cause is fixed."""
+    with transaction.atomic():
+        pks = list(
+            InboxEvent.objects.select_for_update()
+            .filter(pk__in=ids, status=InboxEvent.Status.FAILED)
+            .values_list("pk", flat=True)
+        )
+        InboxEvent.objects.filter(pk__in=pks).update(
+            status=InboxEvent.Status.RECEIVED, error="", error_field=""
+        )
+        for start in range(0, len(pks), PROCESS_CHUNK):
+            _enqueue(pks[start : start + PROCESS_CHUNK])
+    return len(pks)
+
+
+def inbox_requeue_stuck(*, older_than: timedelta = STUCK_AFTER, limit: int = 5000) -> int:
+    """Re-enqueue events still ``received`` long after arrival (their worker died, or the
+    broker lost the message). Harmless if the original task is merely slow: processing
+    claims under a lock and skips what is done."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        InboxEvent.objects.filter(status=InboxEvent.Status.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for start in range(0, len(ids), PROCESS_CHUNK):
+        _enqueue(ids[start : start + PROCESS_CHUNK])
+    return len(ids)

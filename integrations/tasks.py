@@ -1,0 +1,23 @@
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from .services import inbox_process, inbox_requeue_stuck
+
+
+@shared_task(
+    name="integrations.inbox_process",
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=None,  # the database may be away for an hour; the events must still apply
+)
+def inbox_process_task(inbox_ids: list[int]) -> None:
+    """Apply stored events; each commits on its own, so a retry skips the ones done."""
+    for inbox_id in inbox_ids:
+        inbox_process(inbox_id)
+
+
+@shared_task(name="integrations.inbox_requeue_stuck")
+def inbox_requeue_stuck_task() -> int:
+    return inbox_requeue_stuck()

@@ -1,0 +1,41 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .selectors import failed_event_list, integration_health_list
+from .services import inbox_reprocess
+
+
+@permission_required("integrations.view_integration", raise_exception=True)
+def integrations(request):
+    """Who sends us what, how often, and what could not be applied (and why)."""
+    template = "integrations/integrations.html"
+    if request.htmx:
+        template += "#failed"
+    return render(
+        request,
+        template,
+        {
+            "integrations": integration_health_list(),
+            "failed": failed_event_list(),
+            "can_reprocess": request.user.has_perm("integrations.change_inboxevent"),
+        },
+    )
+
+
+@require_POST
+@permission_required("integrations.change_inboxevent", raise_exception=True)
+def reprocess(request, pk: int):
+    count = inbox_reprocess(ids=[pk])
+    if count:
+        messages.success(request, "Event queued again; it will be applied in a moment.")
+    else:
+        messages.error(request, "That event is no longer failed; nothing to reprocess.")
+    if request.htmx:
+        return render(
+            request,
+            "integrations/integrations.html#failed",
+            {"failed": failed_event_list(), "can_reprocess": True},
+        )
+    return redirect("integrations")
