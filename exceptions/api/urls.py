@@ -3,8 +3,16 @@ from rest_framework.routers import SimpleRouter
 
 from . import views
 
-# "/?": actions answer with or without the trailing slash (other systems post to both).
-router = SimpleRouter(trailing_slash="/?")
+
+class OptionalSlashRouter(SimpleRouter):
+    """Actions answer with or without the trailing slash (other systems post to both)."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
 router.register("exceptions", views.ExceptionCaseViewSet, basename="exceptioncase")
 router.register("root-causes", views.RootCauseViewSet, basename="rootcause")
 
