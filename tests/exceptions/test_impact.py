@@ -11,7 +11,7 @@ from exceptions.models import ExceptionCase, SeverityThreshold
 pytestmark = pytest.mark.django_db
 
 
-def test_downtime_lists_the_lines_jobs_orders_and_customers(plant, down):
+def test_downtime_lists_the_lines_jobs_orders_and_customers(demo_plant, down):
     case = down("L1", reason="filler jam")
 
     running = Job.objects.get(line__code="L1", status="running")
@@ -28,7 +28,7 @@ def test_downtime_lists_the_lines_jobs_orders_and_customers(plant, down):
     assert case.line.code == "L1"
 
 
-def test_long_outage_puts_due_dates_at_risk_and_raises_severity(plant, down):
+def test_long_outage_puts_due_dates_at_risk_and_raises_severity(demo_plant, down):
     soon = Job.objects.filter(line__code="L1", status="running").first()
     Order.objects.filter(pk=soon.order_id).update(due_at=timezone.now() + timedelta(hours=2))
     expected = (timezone.now() + timedelta(hours=20)).isoformat()
@@ -43,7 +43,7 @@ def test_long_outage_puts_due_dates_at_risk_and_raises_severity(plant, down):
     assert "at risk of missing the due date" in case.impact_summary
 
 
-def test_strategic_customer_raises_severity_by_the_admin_threshold(plant, down):
+def test_strategic_customer_raises_severity_by_the_admin_threshold(demo_plant, down):
     SeverityThreshold.objects.exclude(measure="strategic_customers").delete()
     job = Job.objects.filter(line__code="L2", status="running").first()
     Customer.objects.filter(pk=job.order.customer_id).update(tier=1)
@@ -55,14 +55,14 @@ def test_strategic_customer_raises_severity_by_the_admin_threshold(plant, down):
     assert case.severity_reasons[1].startswith("+1: strategic")
 
 
-def test_without_thresholds_severity_is_the_base(plant, down):
+def test_without_thresholds_severity_is_the_base(demo_plant, down):
     SeverityThreshold.objects.all().delete()
     case = down("L3")
     assert case.severity == case.base_severity == 3
     assert case.severity_reasons == ["base high from the rule"]
 
 
-def test_quality_hold_says_where_the_lots_are(plant, signal):
+def test_quality_hold_says_where_the_lots_are(demo_plant, signal):
     lot = Lot.objects.filter(job__isnull=False).select_related("location", "job").first()
     signal("quality.hold", {"lot": lot.code, "reason": "seal", "defect_code": "S1"})
 
@@ -73,7 +73,7 @@ def test_quality_hold_says_where_the_lots_are(plant, signal):
     assert lot.location.code in case.impact_summary
 
 
-def test_shortage_states_quantity_short_against_stock_and_demand(plant, signal):
+def test_shortage_states_quantity_short_against_stock_and_demand(demo_plant, signal):
     signal(
         "material.shortage",
         {"item": "MAT-CAP-28", "quantity_short": 5000, "uom": "EA", "line": "L1"},
@@ -86,7 +86,7 @@ def test_shortage_states_quantity_short_against_stock_and_demand(plant, signal):
     assert "5,000 EA short" in case.impact_summary
 
 
-def test_order_change_names_the_order_customer_and_jobs(plant, signal):
+def test_order_change_names_the_order_customer_and_jobs(demo_plant, signal):
     order = Order.objects.filter(jobs__isnull=False, status="open").first()
     signal("order.changed", {"order": order.number, "change": "priority", "priority": 1})
     case = ExceptionCase.objects.get(kind="order_change")
@@ -97,7 +97,7 @@ def test_order_change_names_the_order_customer_and_jobs(plant, signal):
     )
 
 
-def test_new_signal_reassesses_and_logs_a_severity_change(plant, down):
+def test_new_signal_reassesses_and_logs_a_severity_change(demo_plant, down):
     case = down("L4")
     later = (timezone.now() + timedelta(hours=48)).isoformat()
     case = down("L4", expected_up_at=later)
@@ -106,7 +106,7 @@ def test_new_signal_reassesses_and_logs_a_severity_change(plant, down):
         assert case.events.filter(kind="severity").exists() or case.event_count == 2
 
 
-def test_unknown_line_is_said_plainly(plant, signal):
+def test_unknown_line_is_said_plainly(demo_plant, signal):
     signal("equipment.status", {"line": "L9", "status": "down"})
     case = ExceptionCase.objects.get()
     assert "not in the plant picture" in case.impact_summary
