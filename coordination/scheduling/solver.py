@@ -22,6 +22,9 @@ from .model import Problem, Result
 CPSAT_MAX_JOBS = 20
 #: Deterministic-time budget of CP-SAT per local-search iteration when iterations are given.
 CPSAT_DETERMINISTIC_PER_ITERATION = 0.01
+#: Share of the time the local search gets when CP-SAT follows: on small instances it
+#: converges fast, and CP-SAT needs the rest to close the gap and prove optimality.
+LOCAL_SEARCH_SHARE_WITH_CPSAT = 0.3
 #: Share of the time limit kept for decoding, explaining and checking the result.
 POSTPROCESS_RESERVE = 0.1
 _COEFFICIENTS = {  # (weighted tardiness, late jobs, setups) per criterion on one line
@@ -104,7 +107,7 @@ def solve(
     deadline = began + budget
     inst = build_instance(problem)
     use_cp = inst.n <= CPSAT_MAX_JOBS
-    ls_deadline = began + budget * (0.5 if use_cp else 1.0)
+    ls_deadline = began + budget * (LOCAL_SEARCH_SHARE_WITH_CPSAT if use_cp else 1.0)
     orders, done, method, proven = _local_search(inst, ls_deadline, seed, iterations)
     bound = 0 if proven else None
     if use_cp and not proven:
