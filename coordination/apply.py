@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection
 
 from . import models as m
 from .errors import DomainError
@@ -30,10 +30,15 @@ class EventApplyError(DomainError):
         self.message = message
 
 
-def event_apply(event: PlantEvent) -> bool:
-    """Apply ``event``; False when it is stale (older than what was applied to its thing)."""
-    site = _get(m.Site, "data.site", code=event.site)
-    return APPLIERS[event.type](event, site)
+def event_apply(event: PlantEvent, *, sites: dict[str, m.Site] | None = None) -> bool:
+    """Apply ``event``; False when it is stale (older than what was applied to its thing).
+
+    ``sites`` is a cache the caller may keep for one batch (sites do not change mid-batch).
+    """
+    sites = {} if sites is None else sites
+    if event.site not in sites:
+        sites[event.site] = _get(m.Site, "data.site", code=event.site)
+    return APPLIERS[event.type](event, sites[event.site])
 
 
 def _get(model, field: str, **lookup):
@@ -57,18 +62,18 @@ def _line(event: PlantEvent, site: m.Site, *, lock: bool = False) -> m.Line:
 def _newer(key: str, time: datetime) -> bool:
     """Advance the watermark of ``key`` to ``time``; False if newer state was applied.
 
-    Row-locked, so two workers applying signals on the same thing serialize here.
+    One upsert: it inserts or moves the mark forward and returns the row, or returns nothing
+    when the mark is already later. The row stays locked until commit, so two workers
+    applying signals on the same thing serialize here.
     """
-    mark, created = m.Watermark.objects.select_for_update().get_or_create(
-        key=key, defaults={"time": time}
-    )
-    if created:
-        return True
-    if time < mark.time:
-        return False
-    mark.time = time
-    mark.save(update_fields=["time"])
-    return True
+    table = m.Watermark._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, time) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+            f"SET time = EXCLUDED.time WHERE {table}.time <= EXCLUDED.time RETURNING id",
+            [key, connection.ops.adapt_datetimefield_value(time)],
+        )
+        return cursor.fetchone() is not None
 
 
 def _why(event: PlantEvent) -> str:
@@ -269,9 +274,3 @@ APPLIERS: dict[str, Callable[[PlantEvent, m.Site], bool]] = {
     "quality.disposition": _quality_disposition,
     "order.changed": _order_changed,
 }
-
-
-def event_apply_atomic(event: PlantEvent) -> bool:
-    """``event_apply`` in a savepoint: a refused event leaves no partial change behind."""
-    with transaction.atomic():
-        return event_apply(event)

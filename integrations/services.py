@@ -6,6 +6,7 @@ import secrets
 from dataclasses import replace
 from datetime import timedelta
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -20,7 +21,7 @@ from .models import InboxEvent, Integration, IntegrationKey, key_digest
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "pck_"  # "plant coordination key": recognisable in logs and secret scanners
-PROCESS_CHUNK = 25  # ids per processing task: several workers share one big batch
+PROCESS_CHUNK = 50  # events per processing task (one transaction): workers share big batches
 STUCK_AFTER = timedelta(seconds=60)
 
 
@@ -105,27 +106,59 @@ _COLUMNS = (
 )
 
 
-def _insert_new(rows: list[tuple]) -> set[tuple[str, str]]:
+# PostgreSQL array type of each column, for the one-statement bulk insert below.
+_PG_ARRAYS = (
+    "bigint[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "timestamptz[]",
+    "timestamptz[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "int[]",
+    "text[]",
+    "text[]",
+)
+
+
+def _insert_new(rows: list[tuple]) -> list[tuple[int, str, str]]:
     """One ``INSERT … ON CONFLICT DO NOTHING RETURNING``: the database decides which events
-    are new, racing copies included; returns the (source, id) pairs actually stored."""
+    are new, racing copies included; returns (id, source, event_id) of those stored.
+
+    On PostgreSQL the rows travel as 13 arrays (``unnest``) instead of 13 x n parameters:
+    the driver would otherwise spend more time splitting a 1,300-placeholder statement
+    than the server spends inserting.
+    """
     table = InboxEvent._meta.db_table
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    one = (
-        "("
-        + ", ".join(
-            f"%s{json_cast}" if column in ("data", "attributes") else "%s" for column in _COLUMNS
+    conflict = "ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id"
+    if connection.vendor == "postgresql":
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        selects = ", ".join(f"%s::{kind}" for kind in _PG_ARRAYS)
+        casts = ", ".join(
+            f"c{k}::jsonb" if name in ("data", "attributes") else f"c{k}"
+            for k, name in enumerate(_COLUMNS)
         )
-        + ")"
-    )
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {', '.join([one] * len(rows))} "
-        "ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id"
-    )
-    params = [value for row in rows for value in row]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        stored = cursor.fetchall()
-    return stored
+        names = ", ".join(f"c{k}" for k in range(len(_COLUMNS)))
+        sql = (
+            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) SELECT {casts} FROM "
+            f"unnest({selects}) AS t({names}) {conflict}"
+        )
+        connection.ensure_connection()
+        # A server-side-binding cursor: the arrays go as parameters, not quoted into the text.
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, columns, binary=True)
+            return cursor.fetchall()
+    else:
+        one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        values = ", ".join([one] * len(rows))
+        sql = f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {values} {conflict}"
+        params = [value for row in rows for value in row]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
 
 
 def events_accept(*, integration: Integration, raw_events: list) -> list[dict]:
@@ -206,46 +239,74 @@ def _enqueue(ids: list[int]) -> None:
 
 
 def inbox_process(inbox_id: int) -> str | None:
-    """Apply one stored event exactly once; returns its new status (None: nothing to do).
+    """Apply one stored event; returns its new status (None: nothing to do)."""
+    return inbox_process_batch([inbox_id]).get(inbox_id)
 
-    The claim, the changes to the picture, the observers (exceptions) and the status all
-    commit together: a worker killed half-way leaves the event ``received`` and unchanged,
-    and a second copy of the task finds it locked (SKIP LOCKED) or already done.
+
+def inbox_process_batch(inbox_ids: list[int]) -> dict[int, str]:
+    """Apply stored events exactly once, one transaction for the lot; returns new statuses.
+
+    The claim, the changes to the picture, the observers (exceptions) and the statuses all
+    commit together: a worker killed half-way leaves every event ``received`` and unchanged,
+    and a second copy of the task finds them locked (SKIP LOCKED) or already done. Each
+    event runs in its own savepoint, so a refused one changes nothing and sinks no other.
+    Events are applied in (thing, time) order, so concurrent batches take row locks in
+    the same order and do not deadlock.
     """
     with transaction.atomic():
-        row = (
-            InboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=inbox_id, status=InboxEvent.Status.RECEIVED)
-            .first()
-        )
-        if row is None:
-            return None
-        row.attempts += 1
-        row.processed_at = timezone.now()
-        try:
-            with transaction.atomic():  # a savepoint: a refused event changes nothing
-                event = row.as_plant_event()
-                applied = event_apply(event)
-                event_notify(replace(event, stale=not applied))
-        except EventApplyError as exc:
-            row.status, row.error, row.error_field = (
-                InboxEvent.Status.FAILED,
-                exc.message,
-                exc.field,
+        if connection.vendor == "postgresql":
+            # Safe to lose on a crash: the rows would simply still be ``received`` and be
+            # processed again; only acceptance must be durable before we answer.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        rows = list(
+            InboxEvent.objects.select_for_update(skip_locked=True).filter(
+                pk__in=inbox_ids, status=InboxEvent.Status.RECEIVED
             )
-        except DomainError as exc:
-            row.status, row.error = InboxEvent.Status.FAILED, exc.detail
-            row.error_field = exc.extra.get("field", "")
-        except Exception as exc:  # a bug must park the event, not loop or vanish
-            if _transient(exc):
-                raise
-            log.exception("inbox event %s could not be processed", inbox_id)
-            row.status, row.error = InboxEvent.Status.FAILED, f"internal error: {exc!r}"
-        else:
-            row.status = InboxEvent.Status.APPLIED if applied else InboxEvent.Status.STALE
-            row.error = row.error_field = ""
-        row.save(update_fields=["status", "attempts", "error", "error_field", "processed_at"])
-        return row.status
+        )
+        rows.sort(key=lambda row: (row.type, _thing(row), row.time, row.pk))
+        now, sites = timezone.now(), {}
+        for row in rows:
+            _process_row(row, sites)
+            row.attempts += 1
+            row.processed_at = now
+        InboxEvent.objects.bulk_update(
+            rows, ["status", "attempts", "error", "error_field", "processed_at"]
+        )
+    return {row.pk: row.status for row in rows}
+
+
+def _thing(row: InboxEvent) -> str:
+    data = row.data
+    return str(
+        data.get("line")
+        or data.get("job")
+        or data.get("lot")
+        or data.get("order")
+        or data.get("item")
+        or ""
+    )
+
+
+def _process_row(row: InboxEvent, sites: dict) -> None:
+    try:
+        with transaction.atomic():  # a savepoint: a refused event changes nothing
+            event = row.as_plant_event()
+            applied = event_apply(event, sites=sites)
+            event_notify(replace(event, stale=not applied))
+    except EventApplyError as exc:
+        row.status, row.error, row.error_field = InboxEvent.Status.FAILED, exc.message, exc.field
+    except DomainError as exc:
+        row.status, row.error = InboxEvent.Status.FAILED, exc.detail
+        row.error_field = exc.extra.get("field", "")
+    except Exception as exc:  # a bug must park the event, not loop or vanish
+        if _transient(exc):
+            raise
+        log.exception("inbox event %s could not be processed", row.pk)
+        row.status, row.error = InboxEvent.Status.FAILED, f"internal error: {exc!r}"
+    else:
+        row.status = InboxEvent.Status.APPLIED if applied else InboxEvent.Status.STALE
+        row.error = row.error_field = ""
 
 
 def _transient(exc: Exception) -> bool:

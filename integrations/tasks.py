@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .services import inbox_process, inbox_requeue_stuck
+from .services import inbox_process_batch, inbox_requeue_stuck
 
 
 @shared_task(
@@ -13,9 +13,8 @@ from .services import inbox_process, inbox_requeue_stuck
     max_retries=None,  # the database may be away for an hour; the events must still apply
 )
 def inbox_process_task(inbox_ids: list[int]) -> None:
-    """Apply stored events; each commits on its own, so a retry skips the ones done."""
-    for inbox_id in inbox_ids:
-        inbox_process(inbox_id)
+    """Apply stored events; a retry skips the ones already done."""
+    inbox_process_batch(inbox_ids)
 
 
 @shared_task(name="integrations.inbox_requeue_stuck")

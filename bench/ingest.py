@@ -1,0 +1,292 @@
+"""Ingestion benchmark: PostgreSQL, Redis, gunicorn and Celery workers, all on this machine.
+
+    .venv/bin/python bench/ingest.py [--batches 600] [--clients 4] [--web-workers 3]
+
+Prints, for the real stack (gunicorn + PostgreSQL + Redis + the worker):
+  1. single POST latency (p50/p95/p99, sequential, keep-alive);
+  2. events accepted per second, batches of 100, several client processes, workers stopped
+     (accepting alone) — the backlog is left in the inbox;
+  3. events applied per second: workers started on that backlog, time until all are applied;
+  4. end to end: batches sent while the workers run, time from first send to last applied.
+It creates and drops its own database (plantcoord_bench) and uses Redis db 3. All traffic
+goes to 127.0.0.1; every loop is bounded.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+DB = "plantcoord_bench"
+ENV = {
+    **os.environ,
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3",
+    "VAR_DIR": str(ROOT / "var" / "bench"),
+    "LOG_LEVEL": "WARNING",
+}
+LINES = ["L1", "L2", "L3", "L4"]
+STATUSES = ["running", "running", "running", "idle"]
+
+
+def manage(*args: str) -> str:
+    result = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def psql(sql: str, db: str = "postgres") -> str:
+    return subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def events(n: int, tag: str, *, progress_jobs: list[str]) -> list[dict]:
+    """A realistic mix: line status, job progress and stock levels (no new exceptions)."""
+    out = []
+    for k in range(n):
+        kind = k % 3
+        if kind == 0:
+            event_type = "equipment.status"
+            data = {"line": LINES[k % 4], "status": STATUSES[(k // 4) % 4]}
+        elif kind == 1:
+            event_type = "production.progress"
+            data = {"job": progress_jobs[k % len(progress_jobs)], "good": k, "scrap": k % 7}
+        else:
+            event_type = "inventory.level"
+            data = {"item": "MAT-CAN-330", "location": "WH-RAW-01", "quantity": k}
+        out.append(
+            {
+                "specversion": "1.0",
+                "id": f"{tag}-{k}",
+                "source": "bench/mes",
+                "type": event_type,
+                "time": f"2026-11-27T08:{(k // 60) % 60:02d}:{k % 60:02d}Z",
+                "data": data,
+            }
+        )
+    return out
+
+
+def _post(conn, key: str, body: bytes, content_type: str) -> int:
+    conn.request(
+        "POST",
+        "/api/v1/events",
+        body=body,
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Content-Type": content_type,
+        },
+    )
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def _client(args) -> tuple[int, float]:
+    port, key, batches = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    accepted = 0
+    started = time.perf_counter()
+    for body in batches:
+        status = _post(conn, key, body, "application/cloudevents-batch+json")
+        assert status == 200, status
+        accepted += body.count(b'"specversion"')
+    return accepted, time.perf_counter() - started
+
+
+def send_batches(port, key, total_batches, clients, tag, jobs) -> tuple[int, float]:
+    per_client = []
+    for c in range(clients):
+        chunk = [
+            json.dumps(events(100, f"{tag}-{c}-{b}", progress_jobs=jobs)).encode()
+            for b in range(total_batches // clients)
+        ]
+        per_client.append((port, key, chunk))
+    started = time.perf_counter()
+    with multiprocessing.Pool(clients) as pool:
+        results = pool.map(_client, per_client)
+    elapsed = time.perf_counter() - started
+    return sum(a for a, _ in results), elapsed
+
+
+def inbox_counts() -> dict[str, int]:
+    rows = psql("SELECT status, count(*) FROM integrations_inboxevent GROUP BY status", DB)
+    return {line.split("|")[0]: int(line.split("|")[1]) for line in rows.splitlines() if line}
+
+
+def wait_applied(total: int, timeout: float = 900) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        counts = inbox_counts()
+        if counts.get("received", 0) == 0 and sum(counts.values()) >= total:
+            return time.perf_counter()
+        time.sleep(0.2)
+    raise SystemExit(f"not all applied within {timeout}s: {inbox_counts()}")
+
+
+def start_workers(n: int) -> list[subprocess.Popen]:
+    return [
+        subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "plantcoord",
+                "worker",
+                "--loglevel=WARNING",
+                "--concurrency=1",
+                f"--hostname=bench{k}@%h",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for k in range(n)
+    ]
+
+
+def stop(processes) -> None:
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def pct(values, q):
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=600, help="batches of 100 to accept")
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--singles", type=int, default=1000, help="single POSTs for latency")
+    args = parser.parse_args()
+
+    psql(f"DROP DATABASE IF EXISTS {DB}")
+    psql(f"CREATE DATABASE {DB}")
+    subprocess.run(["redis-cli", "-n", "3", "FLUSHDB"], check=True, capture_output=True)
+    manage("migrate", "--noinput")
+    manage("seed_demo", "--no-users")
+    key = manage("create_integration_key", "bench").strip().splitlines()[-1]
+    jobs = psql(
+        "SELECT number FROM coordination_job WHERE status <> 'completed' ORDER BY number LIMIT 40",
+        DB,
+    ).splitlines()
+    port = free_port()
+    web = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "gunicorn",
+            "plantcoord.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.web_workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=ENV,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(
+            f"stack: gunicorn x{args.web_workers} · PostgreSQL · Redis · "
+            f"{args.workers} Celery worker(s) · {os.cpu_count()} cores"
+        )
+
+        # 1. single POST latency
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        singles = [
+            json.dumps(e).encode()
+            for e in events(args.singles, f"single-{uuid.uuid4().hex[:6]}", progress_jobs=jobs)
+        ]
+        for body in singles[:50]:  # warm-up
+            _post(conn, key, body, "application/cloudevents+json")
+        latencies = []
+        for body in singles[50:]:
+            t = time.perf_counter()
+            status = _post(conn, key, body, "application/cloudevents+json")
+            latencies.append(time.perf_counter() - t)
+            assert status == 202, status
+        print(
+            f"single POST: p50 {pct(latencies, 50):.2f} ms · p95 {pct(latencies, 95):.2f} ms · "
+            f"p99 {pct(latencies, 99):.2f} ms  (n={len(latencies)})"
+        )
+
+        # 2. accepted per second, workers stopped
+        accepted, elapsed = send_batches(port, key, args.batches, args.clients, "acc", jobs)
+        print(
+            f"accepted: {accepted} events in {elapsed:.2f} s = {accepted / elapsed:,.0f} events/s "
+            f"(batches of 100, {args.clients} clients)"
+        )
+
+        # 3. applied per second, draining that backlog
+        total = sum(inbox_counts().values())
+        started = time.perf_counter()
+        workers = start_workers(args.workers)
+        try:
+            done = wait_applied(total)
+            backlog = accepted + len(singles)
+            print(
+                f"applied (backlog drain): {backlog} events in {done - started:.2f} s = "
+                f"{backlog / (done - started):,.0f} events/s"
+            )
+
+            # 4. end to end, workers running while events arrive
+            before = sum(inbox_counts().values())
+            n_batches = max(args.batches // 3, args.clients)
+            started = time.perf_counter()
+            sent, _ = send_batches(port, key, n_batches, args.clients, "e2e", jobs)
+            done = wait_applied(before + sent)
+            print(
+                f"end to end: {sent} events sent and applied in {done - started:.2f} s = "
+                f"{sent / (done - started):,.0f} events/s"
+            )
+            print(f"inbox: {inbox_counts()}")
+        finally:
+            stop(workers)
+    finally:
+        stop([web])
+        psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
