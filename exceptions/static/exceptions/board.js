@@ -17,3 +17,24 @@
   document.addEventListener("htmx:afterSwap", tick);
   setInterval(tick, 1000);
 })();
+
+// Row actions are sent from #panel (outside the polled rows): the rows may be replaced by a
+// refresh while the request is in flight, and htmx drops answers to elements gone from the page.
+// Without JavaScript the same links and forms work as plain pages.
+(function () {
+  function send(method, url, values) {
+    htmx.ajax(method, url, { source: "#panel", target: "#panel", swap: "innerHTML", values: values });
+  }
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest("#board-rows a[data-panel]");
+    if (!link || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    send("GET", link.getAttribute("href"));
+  });
+  document.addEventListener("submit", function (e) {
+    var form = e.target.closest("#board-rows form[data-panel]");
+    if (!form) return;
+    e.preventDefault();
+    send("POST", form.getAttribute("action"), Object.fromEntries(new FormData(form)));
+  });
+})();
