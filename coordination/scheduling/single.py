@@ -5,13 +5,14 @@ f_j(C) = ct * w_j * max(C - d_j, 0) + cl * [C > d_j], which covers weighted tard
 late jobs, changeover and makespan (makespan = sum p + sum setups on one line) and their
 lexicographic combinations through large coefficients.
 
-Why NumPy and no JIT: every insertion and swap move touches a contiguous block of positions
-i..j, shifts the jobs strictly inside by one amount d1 and the jobs after j by one amount
-d2. With a table P[shift, k] of cumulated cost changes of the first k jobs under a constant
-shift, the cost change of all O(n^2) moves is a handful of gathers on n x n arrays: the
-whole neighbourhood is evaluated in a few dozen vectorised calls instead of O(n^3) Python
-work. Without setups d2 = 0, so moves on disjoint blocks are independent and the best set of
-them is chosen by dynasearch (dynamic programme over positions).
+Why NumPy and no JIT: every insertion, block insertion and swap touches a contiguous range
+of positions i..j, moves one to three jobs, shifts the other jobs of the range by one amount
+d1 and the jobs after j by one amount d2. With a table P[shift, k] of cumulated cost changes
+of the first k jobs under a constant shift, the cost change of all O(n^2) moves is a handful
+of gathers on n x n arrays: the whole neighbourhood is evaluated in a few dozen vectorised
+calls instead of O(n^3) Python work. Without setups d2 = 0, so moves on disjoint ranges are
+independent and the best set of them is chosen by dynasearch (dynamic programme over
+positions).
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ BIG = np.int64(2**61)
 KICK_MIN, KICK_SPREAD = 3, 6  # random nearby swaps per kick: KICK_MIN + U[0, KICK_SPREAD)
 ACCEPT_WORSE_PCT = 1  # accept a local minimum up to this much worse than the current one
 RESTART_AFTER = 30  # kicks without a new best before restarting from the best
+#: Moves searched (kind, jobs moved). Without setups only the first three: blocks of several
+#: jobs (or-opt) matter when setups make neighbours stick together.
+KINDS = (
+    ("forward", 1), ("backward", 1), ("swap", 1),
+    ("forward", 2), ("backward", 2), ("forward", 3), ("backward", 3),
+)  # fmt: skip
+#: A move as evaluated: (cost change of the moved jobs, [(shift, first, last) of the blocks
+#: shifted by a constant], valid mask or None, shift of the line end or None).
+Plan = tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray | None,
+             np.ndarray | None]  # fmt: skip
 
 
 @dataclass
@@ -66,44 +77,73 @@ class SingleMachine:
         setups, completion = self.completion(perm)
         return int(self.f(perm, completion).sum() + self.cs * setups.sum())
 
-    def _shifts(self, ext: np.ndarray, C: np.ndarray) -> dict[str, np.ndarray]:
-        """Per move: new completion of the moved jobs, shift d1 inside and d2 after the block.
-
-        Without setups d2 is 0 (the block keeps its length) and the gathers on the setup
-        matrix are skipped: that halves the work of a neighbourhood evaluation.
-        """
+    def _plain_moves(self, ext: np.ndarray, C: np.ndarray, base: np.ndarray) -> list[Plan]:
+        """Insertions and swaps without setups: blocks keep their length, so d2 = 0."""
         p, I, J = self.p, self.left, self.right  # noqa: E741 (the names of the derivation)
         a, b = ext[I], ext[J]
-        if not self.has_setups:
-            return {
-                "f1": -p[a], "f_ca": C[J], "b_cb": C[I - 1] + p[b], "b1": p[b],
-                "s1": p[b] - p[a], "s_ca": C[J],
-            }  # fmt: skip
-        S = self.setup
-        pi, ni, pj, nj = ext[I - 1], ext[I + 1], ext[J - 1], ext[J + 1]
-        # forward insertion: a leaves position I and goes right after b
-        f1 = S[pi, ni] - S[pi, a] - p[a] - S[a, ni]
-        f_ca = C[J] + f1 + S[b, a] + p[a]
-        f2 = f_ca + S[a, nj] - C[J] - S[b, nj]
-        # backward insertion: b leaves position J and goes right before a
+        a_old, b_old = base[I - 1], base[J - 1]
+        b_front = self.f(b, C[I - 1] + p[b]) - b_old
+        a_back = self.f(a, C[J]) - a_old
+        return [
+            (a_back, [(-p[a], I + 1, J)], None, None),
+            (b_front, [(p[b], I, J - 1)], None, None),
+            (b_front + a_back, [(p[b] - p[a], I + 1, J - 1)], ~self.adjacent, None),
+        ]
+
+    def _moved_block(
+        self, ext: np.ndarray, C: np.ndarray, base: np.ndarray, first: np.ndarray, length: int,
+        shift: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        """Cost change of the ``length`` jobs from position ``first`` all moved by ``shift``."""
+        total = np.zeros(len(first), dtype=np.int64)
+        for k in range(length):
+            pos = np.minimum(first + k, self.n)
+            total += self.f(ext[pos], C[pos] + shift) - base[pos - 1]
+        return total
+
+    def _setup_moves(self, ext: np.ndarray, C: np.ndarray, base: np.ndarray) -> list[Plan]:
+        """Block insertions (1-3 jobs, or-opt) and swaps with sequence-dependent setups.
+
+        Block moves make the evaluation about 8x slower than single-job moves only, yet on
+        the wtsds instances at 1 s they lower the mean gap from 23 % to 10 %.
+        """
+        S, p, n = self.setup, self.p, self.n
+        I, J, tail = self.left, self.right, self.tail  # noqa: E741
+        a, b, pi, ni, pj, nj = ext[I], ext[J], ext[I - 1], ext[I + 1], ext[J - 1], ext[J + 1]
+        plans: dict[tuple[str, int], Plan] = {}
+        for length in (1, 2, 3):
+            # forward: block at I..last goes right after b (position J)
+            ok = I + length <= J
+            last, after = np.minimum(I + length - 1, n), np.minimum(I + length, n + 1)
+            z, nb = ext[last], ext[after]
+            d1 = np.where(ok, C[I - 1] + S[pi, nb] - C[last] - S[z, nb], 0)
+            e = np.where(ok, C[J] + d1 + S[b, a] - C[I - 1] - S[pi, a], 0)
+            d2 = np.where(ok, C[last] + e + S[z, nj] - C[J] - S[b, nj], 0)
+            moved = self._moved_block(ext, C, base, I, length, e)
+            plans["forward", length] = (moved, [(d1, after, J), (d2, J + 1, tail)], ok, d2)
+            # backward: block first..J goes right before a (position I)
+            ok = J - length >= I
+            first, before = np.maximum(J - length + 1, 1), np.maximum(J - length, 0)
+            bf, pb = ext[first], ext[before]
+            e = np.where(ok, C[I - 1] + S[pi, bf] - C[before] - S[pb, bf], 0)
+            d1 = np.where(ok, C[J] + e + S[b, a] - C[I - 1] - S[pi, a], 0)
+            d2 = np.where(ok, C[before] + d1 + S[pb, nj] - C[J] - S[b, nj], 0)
+            moved = self._moved_block(ext, C, base, first, length, e)
+            plans["backward", length] = (moved, [(d1, I, before), (d2, J + 1, tail)], ok, d2)
+        # swap of a and b (adjacent swaps are insertions)
+        ok = ~self.adjacent
         b_cb = C[I - 1] + S[pi, b] + p[b]
-        b1 = S[pi, b] + p[b] + S[b, a] - S[pi, a]
-        b2 = b1 + S[pj, nj] - S[pj, b] - p[b] - S[b, nj]
-        # swap of a and b (adjacent swaps are insertions, masked here)
-        s1 = np.where(self.adjacent, 0, b_cb + S[b, ni] - C[I] - S[a, ni])
+        s1 = np.where(ok, b_cb + S[b, ni] - C[I] - S[a, ni], 0)
         s_ca = C[J - 1] + s1 + S[pj, a] + p[a]
-        s2 = np.where(self.adjacent, 0, s_ca + S[a, nj] - C[J] - S[b, nj])
-        return {
-            "f1": f1, "f_ca": f_ca, "f2": f2, "b_cb": b_cb, "b1": b1, "b2": b2,
-            "s1": s1, "s_ca": s_ca, "s2": s2,
-        }  # fmt: skip
+        s2 = np.where(ok, s_ca + S[a, nj] - C[J] - S[b, nj], 0)
+        moved = self.f(b, b_cb) - base[J - 1] + self.f(a, s_ca) - base[I - 1]
+        plans["swap", 1] = (moved, [(s1, I + 1, J - 1), (s2, J + 1, tail)], ok, s2)
+        return [plans[kind] for kind in KINDS]
 
-    def move_deltas(self, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Cost change of every forward insertion, backward insertion and swap.
-
-        Returned arrays are indexed like ``self.left`` / ``self.right`` (positions 1..n of the
-        order padded with the line start at 0 and n + 1); swaps of adjacent positions are
-        left to the insertions (BIG).
+    def move_deltas(self, perm: np.ndarray) -> list[np.ndarray]:
+        """Cost change of every move, one array per entry of KINDS (the first three only
+        without setups), indexed like ``self.left`` / ``self.right`` (positions 1..n of the
+        order padded with the line start at 0 and n + 1); impossible moves get BIG.
         """
         n = self.n
         ext = np.empty(n + 2, dtype=np.int64)
@@ -111,49 +151,47 @@ class SingleMachine:
         ext[1 : n + 1] = perm
         comp = self.completion(perm)[1]
         C = np.concatenate(([0], comp))
-        I, J = self.left, self.right  # noqa: E741 (the names of the derivation)
-        a, b = ext[I], ext[J]
-        sh = self._shifts(ext, C)
-        lo = min(int(x.min()) for k, x in sh.items() if k[1] != "_")
-        hi = max(int(x.max()) for k, x in sh.items() if k[1] != "_")
         base = self.f(perm, comp)
+        if self.has_setups:
+            plans = self._setup_moves(ext, C, base)
+        else:
+            plans = self._plain_moves(ext, C, base)
+        shifts = [shift for _, blocks, _, _ in plans for shift, _, _ in blocks]
+        lo = min(int(x.min()) for x in shifts)
+        hi = max(int(x.max()) for x in shifts)
         shifted = np.arange(lo, hi + 1)[:, None] + comp[None, :]
         table = np.zeros((hi - lo + 1, n + 1), dtype=np.int64)
         np.cumsum(self.f(perm[None, :], shifted) - base[None, :], axis=1, out=table[:, 1:])
-
-        def block(shift: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-            row = shift - lo
-            return table[row, last] - table[row, first - 1]
-
-        fa_old, fb_old = base[I - 1], base[J - 1]
-        b_moved = self.f(b, sh["b_cb"]) - fb_old
-        forward = self.f(a, sh["f_ca"]) - fa_old + block(sh["f1"], I + 1, J)
-        backward = b_moved + block(sh["b1"], I, J - 1)
-        swap = b_moved + self.f(a, sh["s_ca"]) - fa_old + block(sh["s1"], I + 1, J - 1)
-        if self.has_setups:
-            tail = self.tail
-            forward += block(sh["f2"], J + 1, tail) + self.cs * sh["f2"]
-            backward += block(sh["b2"], J + 1, tail) + self.cs * sh["b2"]
-            swap += block(sh["s2"], J + 1, tail) + self.cs * sh["s2"]
-        swap[self.adjacent] = BIG
-        return forward, backward, swap
+        deltas = []
+        for moved, blocks, valid, end_shift in plans:
+            delta = moved.copy()
+            for shift, first, last in blocks:
+                row = shift - lo
+                delta += table[row, last] - table[row, first - 1]
+            if end_shift is not None and self.cs:
+                delta += self.cs * end_shift
+            if valid is not None:
+                delta[~valid] = BIG
+            deltas.append(delta)
+        return deltas
 
     def apply(self, perm: np.ndarray, kind: int, i: int, j: int) -> np.ndarray:
-        """Order after move ``kind`` (0 forward, 1 backward, 2 swap) on 1-based i < j."""
-        out = perm.copy()
+        """Order after move KINDS[kind] on 1-based positions i < j."""
+        name, length = KINDS[kind]
         i0, j0 = i - 1, j - 1
-        if kind == 0:
-            out[i0:j0] = perm[i0 + 1 : j0 + 1]
-            out[j0] = perm[i0]
-        elif kind == 1:
-            out[i0 + 1 : j0 + 1] = perm[i0:j0]
-            out[i0] = perm[j0]
-        else:
+        if name == "swap":
+            out = perm.copy()
             out[i0], out[j0] = perm[j0], perm[i0]
-        return out
+            return out
+        if name == "forward":
+            parts = (perm[:i0], perm[i0 + length : j0 + 1], perm[i0 : i0 + length], perm[j0 + 1 :])
+        else:
+            parts = (perm[:i0], perm[j0 - length + 1 : j0 + 1], perm[i0 : j0 - length + 1],
+                     perm[j0 + 1 :])  # fmt: skip
+        return np.concatenate(parts)
 
     def descend(self, perm: np.ndarray) -> tuple[np.ndarray, int]:
-        """Local minimum over insertions and swaps (dynasearch when moves are independent)."""
+        """Local minimum over all moves (dynasearch when moves are independent)."""
         while True:
             deltas = np.stack(self.move_deltas(perm))
             kinds = deltas.argmin(axis=0)

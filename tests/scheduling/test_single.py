@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from coordination.scheduling import Objective, check_schedule, solve, solver
-from coordination.scheduling.single import SingleMachine
+from coordination.scheduling.single import BIG, KINDS, SingleMachine
 
 from .conftest import random_problem
 from .test_bruteforce import brute_force
@@ -26,10 +26,16 @@ def test_move_deltas_equal_true_cost_change(trial: int) -> None:
     perm = rng.permutation(n)
     before = sm.cost(perm)
     deltas = sm.move_deltas(perm)
+    assert len(deltas) == (len(KINDS) if setup.any() else 3)
     for k, (i, j) in enumerate(zip(sm.left, sm.right, strict=True)):
-        for kind in range(3 if j > i + 1 else 2):
-            after = sm.cost(sm.apply(perm, kind, int(i), int(j)))
-            assert after - before == deltas[kind][k], (kind, i, j)
+        for kind, delta in enumerate(deltas):
+            name, length = KINDS[kind]
+            if (name == "swap" and j == i + 1) or j - i < length:
+                assert delta[k] == BIG, (kind, i, j)
+                continue
+            after = sm.apply(perm, kind, int(i), int(j))
+            assert sorted(after) == sorted(perm)
+            assert sm.cost(after) - before == delta[k], (kind, i, j)
 
 
 @pytest.mark.parametrize("setups", [False, True])
