@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Case, F, Q, Value, When
 
 from . import models as m
 from .errors import DomainError
@@ -49,10 +50,9 @@ def _get(model, field: str, **lookup):
         raise EventApplyError(field, f"unknown {model._meta.verbose_name} {value!r}") from None
 
 
-def _line(event: PlantEvent, site: m.Site, *, lock: bool = False) -> m.Line:
-    queryset = m.Line.objects.select_for_update() if lock else m.Line.objects
+def _line(event: PlantEvent, site: m.Site) -> m.Line:
     try:
-        return queryset.get(code=event.data["line"], site=site)
+        return m.Line.objects.get(code=event.data["line"], site=site)
     except m.Line.DoesNotExist:
         raise EventApplyError(
             "data.line", f"unknown line {event.data['line']!r} at site {site.code}"
@@ -81,17 +81,20 @@ def _why(event: PlantEvent) -> str:
 
 
 def _equipment_status(event: PlantEvent, site: m.Site) -> bool:
-    line = _line(event, site, lock=True)
+    line = _line(event, site)
     if asset := event.data.get("asset"):
         _get(m.Asset, "data.asset", code=asset, line=line)
     if not _newer(f"line-status:{line.pk}", event.time):
         return False
     status = event.data["status"]
-    if status != line.status:
-        line.status_since = event.time
-    line.status = status
-    line.status_reason = event.data.get("reason", "")[:200]
-    line.save(update_fields=["status", "status_since", "status_reason"])
+    # One statement: "since" moves only when the status really changes (SET sees old values).
+    m.Line.objects.filter(pk=line.pk).update(
+        status=status,
+        status_reason=event.data.get("reason", "")[:200],
+        status_since=Case(
+            When(~Q(status=status), then=Value(event.time)), default=F("status_since")
+        ),
+    )
     return True
 
 
