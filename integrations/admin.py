@@ -45,6 +45,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         return ", ".join(obj.allowed_types) or "all"
 
     def _show(self, request, integration, key):
+        self.log_change(request, integration, f"Issued key {key[:10]}…")
         self.message_user(
             request,
             f"New key for {integration.name} (copy it now, it is shown only once): {key}",
@@ -63,6 +64,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             integration.keys.filter(revoked_at__isnull=True).exclude(
                 pk=integration.keys.order_by("-pk").first().pk
             ).update(revoked_at=timezone.now())
+            self.log_change(request, integration, "Rotated: older keys revoked")
             self._show(request, integration, key)
 
 
@@ -85,7 +87,10 @@ class IntegrationKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys (they stop working at once)")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            self.log_change(request, key, "Revoked")
+        count = queryset.filter(pk__in=[k.pk for k in keys]).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).")
 
 
@@ -108,5 +113,6 @@ class InboxEventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reprocess selected failed events")
     def reprocess(self, request, queryset):
-        count = inbox_reprocess(ids=list(queryset.values_list("pk", flat=True)))
+        ids = list(queryset.values_list("pk", flat=True))
+        count = inbox_reprocess(ids=ids, actor=request.user, via="admin")
         self.message_user(request, f"Queued {count} failed event(s) again.")

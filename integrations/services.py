@@ -7,13 +7,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import psycopg
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.utils import timezone
 
 from coordination.apply import EventApplyError, event_apply
 from coordination.errors import DomainError, NotFoundError
 from coordination.events import event_notify
-from coordination.models import Site
+from coordination.models import Site, StateChange
 
 from .cloudevents import EVENT_TYPES, validate
 from .models import InboxEvent, Integration, IntegrationKey, key_digest
@@ -315,16 +316,31 @@ def _transient(exc: Exception) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
-def inbox_reprocess(*, ids: list[int]) -> int:
-    """Put parked (failed) events back in the queue once their cause is fixed."""
+def inbox_reprocess(*, ids: list[int], actor=None, via: str = "web") -> int:
+    """Put parked (failed) events back in the queue once their cause is fixed; audited."""
     with transaction.atomic():
-        pks = list(
+        rows = list(
             InboxEvent.objects.select_for_update()
             .filter(pk__in=ids, status=InboxEvent.Status.FAILED)
-            .values_list("pk", flat=True)
+            .only("pk", "error")
         )
+        pks = [row.pk for row in rows]
         InboxEvent.objects.filter(pk__in=pks).update(
             status=InboxEvent.Status.RECEIVED, error="", error_field=""
+        )
+        content_type = ContentType.objects.get_for_model(InboxEvent)
+        StateChange.objects.bulk_create(
+            StateChange(
+                content_type=content_type,
+                object_id=row.pk,
+                transition="reprocess",
+                from_state=InboxEvent.Status.FAILED,
+                to_state=InboxEvent.Status.RECEIVED,
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                via=via,
+                reason=f"was: {row.error}"[:1000],
+            )
+            for row in rows
         )
         for start in range(0, len(pks), PROCESS_CHUNK):
             _enqueue(pks[start : start + PROCESS_CHUNK])

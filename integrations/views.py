@@ -27,7 +27,7 @@ def integrations(request):
 @require_POST
 @permission_required("integrations.change_inboxevent", raise_exception=True)
 def reprocess(request, pk: int):
-    count = inbox_reprocess(ids=[pk])
+    count = inbox_reprocess(ids=[pk], actor=request.user)
     if count:
         messages.success(request, "Event queued again; it will be applied in a moment.")
     else:

@@ -17,6 +17,13 @@ from tests.factories import UserFactory
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Tests create many users; the production hasher's 1M iterations cost ~0.3 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres`` prove row locking; SQLite has none, so they need PostgreSQL.
 

@@ -150,6 +150,6 @@ class InboxEventViewSet(PlantReadViewSet):
             return _problem(403, "permission_denied", "only admins reprocess events")
         if event.status != InboxEvent.Status.FAILED:
             return _problem(409, "not_failed", f"event is {event.status}, not failed")
-        inbox_reprocess(ids=[event.pk])
+        inbox_reprocess(ids=[event.pk], actor=request.user, via="api")
         event.refresh_from_db()
         return Response(self.get_serializer(event).data)

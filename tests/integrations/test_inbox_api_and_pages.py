@@ -155,3 +155,14 @@ def test_openapi_publishes_the_event_schemas(api):
     data = schema["components"]["schemas"]["EventData.equipment.status"]
     assert data["required"] == ["line", "status"]
     assert data["properties"]["status"]["enum"] == ["running", "idle", "down", "maintenance"]
+
+
+def test_reprocess_is_audited(client, role_user, failed_event):
+    from coordination.models import StateChange
+
+    admin = role_user("admin")
+    client.force_login(admin)
+    client.post(f"/integrations/events/{failed_event.pk}/reprocess")
+    change = StateChange.objects.get(object_id=failed_event.pk, transition="reprocess")
+    assert (change.actor, change.from_state, change.to_state) == (admin, "failed", "received")
+    assert "unknown line 'L7'" in change.reason
