@@ -1,0 +1,204 @@
+"""Default escalation policy, workflow templates and routing rules a plant starts with.
+
+Seeded by the data migration and again after every migrate when the tables are empty (a
+flushed test database); never overwrites what an admin changed. Works with migration-state
+``apps`` (no model methods used).
+"""
+
+ACCEPT = {"value": "accept", "label": "Accept"}
+REJECT = {"value": "reject", "label": "Reject"}
+RESEQUENCE = {"value": "resequence", "label": "Resequence"}
+KEEP = {"value": "keep", "label": "Keep plan"}
+
+
+def counter(label: str) -> dict:
+    return {"value": "counter", "label": "Counter", "needs_value": True, "value_label": label}
+
+
+POLICIES = {
+    # name: [(after minutes past due, action, target group, label)]
+    "Standard": [
+        (0, "notify_group", None, ""),
+        (15, "assign", "supervisor", "the shift supervisor"),
+        (30, "notify", "admin", "the plant manager"),
+    ],
+    "Critical": [
+        (0, "notify_group", None, ""),
+        (5, "assign", "supervisor", "the shift supervisor"),
+        (15, "notify", "admin", "the plant manager"),
+    ],
+}
+
+# name: (description, policy, [(key, title, group or "owner", due min, after keys, options,
+#         stall minutes, instructions)])
+TEMPLATES = {
+    "Line down": (
+        "Maintenance estimates, planning resequences, sales confirms customer impact.",
+        "Standard",
+        [
+            ("repair", "Estimate repair time", "maintenance", 15, [],
+             [{"value": "estimate", "label": "Repair estimate", "needs_value": True,
+               "value_label": "Expected back at"},
+              {"value": "parts", "label": "Waiting for parts", "needs_value": True,
+               "value_label": "Parts expected"},
+              {"value": "unknown", "label": "Cannot estimate yet"}], 20,
+             "Look at the line and give the expected time it runs again."),
+            ("sequence", "Propose a new sequence", "planner", 30, ["repair"],
+             [RESEQUENCE, KEEP, counter("Other line / plan")], 20,
+             "Use the repair estimate: move jobs or keep the plan."),
+            ("customers", "Confirm customer impact", "sales", 60, ["sequence"],
+             [ACCEPT, REJECT, counter("New promise date")], 30,
+             "Tell affected customers or agree a new date."),
+        ],
+    ),
+    "Critical line down": (
+        "Faster deadlines when a critical downtime hits the plan.",
+        "Critical",
+        [
+            ("repair", "Estimate repair time", "maintenance", 10, [],
+             [{"value": "estimate", "label": "Repair estimate", "needs_value": True,
+               "value_label": "Expected back at"},
+              {"value": "unknown", "label": "Cannot estimate yet"}], 10, ""),
+            ("sequence", "Propose a new sequence", "planner", 20, ["repair"],
+             [RESEQUENCE, KEEP, counter("Other line / plan")], 15, ""),
+            ("customers", "Confirm customer impact", "sales", 30, [],
+             [ACCEPT, REJECT, counter("New promise date")], 20, ""),
+            ("supervise", "Coordinate the recovery", "owner", 30, [],
+             [{"value": "on_track", "label": "Recovery on track"}, counter("Escalate to")], 20, ""),
+        ],
+    ),
+    "Material shortage": (
+        "Procurement expedites or substitutes; planning adapts the plan.",
+        "Standard",
+        [
+            ("expedite", "Expedite or substitute material", "procurement", 30, [],
+             [{"value": "expedite", "label": "Expedite", "needs_value": True,
+               "value_label": "Arrives at"},
+              {"value": "substitute", "label": "Substitute", "needs_value": True,
+               "value_label": "Substitute item"},
+              {"value": "none", "label": "No option"}], 30, ""),
+            ("replan", "Adapt the plan to the material", "planner", 30, ["expedite"],
+             [ACCEPT, REJECT, counter("Plan change")], 20, ""),
+            ("customers", "Confirm customer impact", "sales", 60, ["replan"],
+             [ACCEPT, REJECT, counter("New promise date")], 30, ""),
+        ],
+    ),
+    "Quality hold": (
+        "Quality dispositions; planning covers the held quantity.",
+        "Standard",
+        [
+            ("disposition", "Decide the disposition", "quality", 60, [],
+             [{"value": "release", "label": "Release"}, {"value": "rework", "label": "Rework"},
+              {"value": "scrap", "label": "Scrap"},
+              {"value": "deviation", "label": "Use as is (deviation)", "needs_value": True,
+               "value_label": "Deviation number"}], 30, ""),
+            ("cover", "Cover the held quantity", "planner", 60, [],
+             [ACCEPT, REJECT, counter("Plan change")], 30, ""),
+        ],
+    ),
+    "Order change": (
+        "Planning proposes a sequence, sales confirms customer impact, in parallel.",
+        "Standard",
+        [
+            ("sequence", "Propose a new sequence", "planner", 30, [],
+             [ACCEPT, REJECT, counter("Counter proposal")], 20,
+             "Can the change be absorbed? Propose a sequence or a counter date."),
+            ("customers", "Confirm customer impact", "sales", 60, [],
+             [ACCEPT, REJECT, counter("New promise date")], 30, ""),
+        ],
+    ),
+    "Labour short": (
+        "The supervisor covers the shift; planning adapts if not.",
+        "Standard",
+        [
+            ("cover", "Cover the crew", "supervisor", 15, [],
+             [{"value": "covered", "label": "Covered"}, {"value": "short", "label": "Run short"}],
+             15, ""),
+            ("replan", "Adapt the plan to the crew", "planner", 30, ["cover"],
+             [ACCEPT, REJECT, counter("Plan change")], 20, ""),
+        ],
+    ),
+    "Scrap investigation": (
+        "Quality investigates and contains.",
+        "Standard",
+        [
+            ("investigate", "Investigate scrap and contain", "quality", 30, [],
+             [{"value": "contained", "label": "Contained"},
+              {"value": "stop", "label": "Stop the job"}, counter("Other action")], 20, ""),
+        ],
+    ),
+    "General response": (
+        "Catch-all: the exception's owner (or the supervisors) decides.",
+        "Standard",
+        [
+            ("decide", "Decide the response", "owner", 60, [], [ACCEPT, REJECT, counter("Other")],
+             30, ""),
+        ],
+    ),
+}  # fmt: skip
+
+# position, name, kind, min severity, template
+RULES = [
+    (10, "Critical line down", "downtime", 4, "Critical line down"),
+    (20, "Line down", "downtime", None, "Line down"),
+    (30, "Material shortage", "shortage", None, "Material shortage"),
+    (40, "Quality hold", "quality_hold", None, "Quality hold"),
+    (50, "Order change", "order_change", None, "Order change"),
+    (60, "Labour short", "labour", None, "Labour short"),
+    (70, "Scrap", "scrap", None, "Scrap investigation"),
+    (1000, "Everything else", "", None, "General response"),
+]
+
+
+def defaults_seed(apps) -> None:
+    """Create the defaults when there are no templates (idempotent)."""
+    Group = apps.get_model("auth", "Group")
+    Policy = apps.get_model("workflows", "EscalationPolicy")
+    Level = apps.get_model("workflows", "EscalationLevel")
+    Template = apps.get_model("workflows", "WorkflowTemplate")
+    Step = apps.get_model("workflows", "StepTemplate")
+    Rule = apps.get_model("workflows", "RoutingRule")
+    if Template.objects.exists():
+        return
+    groups = {g.name: g for g in Group.objects.all()}
+    policies = {}
+    for name, levels in POLICIES.items():
+        policy = Policy.objects.get_or_create(name=name)[0]
+        policies[name] = policy
+        if not policy.levels.exists():
+            for after, action, group, label in levels:
+                Level.objects.create(
+                    policy=policy,
+                    after_minutes=after,
+                    action=action,
+                    target_group=groups.get(group) if group else None,
+                    label=label,
+                )
+    templates = {}
+    for name, (description, policy, steps) in TEMPLATES.items():
+        template = Template.objects.create(name=name, description=description)
+        templates[name] = template
+        made = {}
+        for position, (key, title, who, due, after, options, stall, text) in enumerate(steps, 1):
+            step = Step.objects.create(
+                template=template,
+                position=position,
+                title=title,
+                instructions=text,
+                assignee="owner" if who == "owner" else "group",
+                group=None if who == "owner" else groups[who],
+                due_minutes=due,
+                options=options,
+                escalation=policies[policy],
+                stall_minutes=stall,
+            )
+            step.after.set([made[k] for k in after])
+            made[key] = step
+    for position, name, kind, min_severity, template in RULES:
+        Rule.objects.create(
+            position=position,
+            name=name,
+            kind=kind,
+            min_severity=min_severity,
+            template=templates[template],
+        )
