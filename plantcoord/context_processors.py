@@ -25,4 +25,9 @@ def navigation(request):
         if user.has_perm(perm):
             entries.append({"label": label, "url": url, "active": request.path == url})
     roles = [g for g in user.groups.values_list("name", flat=True) if g in ROLES]
-    return {"nav_entries": entries, "user_roles": roles}
+    context = {"nav_entries": entries, "user_roles": roles}
+    if user.has_perm("workflows.view_task"):
+        from workflows.selectors import inbox_counts
+
+        context["wf_counts"] = inbox_counts(user)  # the bell and the inbox count
+    return context

@@ -270,6 +270,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "coordination.heartbeat", "schedule": 30.0},
     "inbox-requeue-stuck": {"task": "integrations.inbox_requeue_stuck", "schedule": 30.0},
+    # SLA: due escalations and stalled reminders (workflows.Task.sweep_at); expires so a
+    # backlog of ticks behind a stopped worker does not pile up.
+    "workflows-escalation-sweep": {
+        "task": "workflows.escalation_sweep",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
 }
 
 # --- logging --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("coordination.api.urls")),
     path("", include("exceptions.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("workflows.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
@@ -25,5 +26,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("integrations.urls")),
     path("", include("exceptions.urls")),
+    path("", include("workflows.urls")),
     path("", include("coordination.urls")),
 ]

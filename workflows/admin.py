@@ -1,0 +1,165 @@
+"""Admin: routing rules (with a preview), templates and steps, escalation policies, webhooks.
+
+Runs, tasks and decisions are shown read-only: they change only through the services.
+"""
+
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from exceptions.models import ExceptionCase
+
+from . import models as m
+from .routing import rule_preview
+
+
+@admin.register(m.RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "position",
+        "name",
+        "active",
+        "kind",
+        "min_severity",
+        "max_severity",
+        "site",
+        "line",
+        "item_family",
+        "customer_tier",
+        "template",
+    )
+    list_display_links = ("name",)
+    list_editable = ("position", "active")
+    list_filter = ("active", "kind", "template")
+    change_list_template = "workflows/admin/routing_changelist.html"
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("preview/", preview, name="workflows_routingrule_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request):
+        """Which rule would an existing exception match? Every rule in order, first match marked."""
+        case, rows, error = None, [], ""
+        raw = request.GET.get("case", "").strip().lstrip("#")
+        if raw:
+            case = ExceptionCase.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+            if case is None:
+                error = f"case: no exception #{raw}"
+            else:
+                first = None
+                for rule, matches in rule_preview(case):
+                    chosen = matches and first is None
+                    first = rule if chosen else first
+                    rows.append({"rule": rule, "matches": matches, "chosen": chosen})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Preview routing",
+            "case": case,
+            "rows": rows,
+            "error": error,
+            "value": raw,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "workflows/admin/routing_preview.html", context)
+
+
+class StepInline(admin.StackedInline):
+    model = m.StepTemplate
+    extra = 0
+    filter_horizontal = ("after",)
+    fields = (
+        ("position", "title"),
+        ("assignee", "group"),
+        ("due_minutes", "stall_minutes", "escalation"),
+        "after",
+        "options",
+        "instructions",
+    )
+
+
+@admin.register(m.WorkflowTemplate)
+class WorkflowTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "active", "description")
+    inlines = [StepInline]
+
+
+class LevelInline(admin.TabularInline):
+    model = m.EscalationLevel
+    extra = 0
+
+
+@admin.register(m.EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "description")
+    inlines = [LevelInline]
+
+
+@admin.register(m.WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "active")
+
+
+@admin.register(m.WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "endpoint", "event", "status", "attempts", "last_error")
+    list_filter = ("status", "event")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(m.WorkflowRun)
+class WorkflowRunAdmin(ReadOnly):
+    list_display = ("pk", "case", "template", "status", "started_at", "ended_at")
+    list_filter = ("status", "template")
+
+
+class TaskEventInline(admin.TabularInline):
+    model = m.TaskEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("at", "kind", "seq", "scheduled_at", "actor", "summary")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(m.Task)
+class TaskAdmin(ReadOnly):
+    list_display = ("pk", "title", "case_link", "status", "owner_group", "assignee", "due_at")
+    list_filter = ("status", "owner_group")
+    inlines = [TaskEventInline]
+
+    @admin.display(description="exception")
+    def case_link(self, obj):
+        return format_html(
+            '<a href="{}">#{}</a>', reverse("exception-detail", args=[obj.case_id]), obj.case_id
+        )
+
+
+@admin.register(m.Decision)
+class DecisionAdmin(ReadOnly):
+    list_display = ("decided_at", "case", "task", "chosen_label", "decided_by")
+
+
+@admin.register(m.NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "in_app", "email", "collapse_minutes")

@@ -1,0 +1,60 @@
+from rest_framework import serializers
+
+from ..models import Decision, Task
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "case", "title", "instructions", "status", "owner_group", "assignee",
+            "priority", "due_at", "paused_at", "pause_reason", "options", "context",
+            "created_at", "claimed_at", "done_at",
+        ]  # fmt: skip
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id", "task", "case", "decided_by", "decided_at", "options", "chosen",
+            "chosen_label", "value", "rationale", "context_shown", "predicted_completion_at",
+            "predicted_effect",
+        ]  # fmt: skip
+
+
+class ExpectedStateInput(serializers.Serializer):
+    expected_state = serializers.ChoiceField(choices=Task.Status.choices, required=False)
+
+
+class CompleteInput(ExpectedStateInput):
+    option = serializers.CharField(max_length=40)
+    value = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    rationale = serializers.CharField(max_length=4000)
+    predicted_completion_at = serializers.DateTimeField(required=False, allow_null=True)
+    predicted_effect = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default=""
+    )
+
+
+class PauseInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=300)
+
+
+INPUTS = {
+    "claim": ExpectedStateInput,
+    "release": ExpectedStateInput,
+    "complete": CompleteInput,
+    "pause": PauseInput,
+    "resume": serializers.Serializer,
+    "note": NoteInput,
+}

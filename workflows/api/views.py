@@ -1,0 +1,94 @@
+"""Workflows API: my inbox, a task, its actions (same rules as the pages), decisions."""
+
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.response import Response
+
+from coordination.models import StateChange
+
+from .. import selectors, services
+from ..errors import InvalidInputError
+from ..models import Decision, Task
+from . import serializers as s
+
+
+class ViewPermission(DjangoModelPermissions):
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+    perms_map["POST"] = ["%(app_label)s.view_%(model_name)s"]  # acting is checked per task
+
+
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """``GET /tasks/``: my inbox (my tasks and my groups' unclaimed ones, overdue first)."""
+
+    serializer_class = s.TaskSerializer
+    permission_classes = [ViewPermission]
+    queryset = Task.objects.select_related("owner_group", "assignee")
+
+    def list(self, request):
+        tasks = selectors.inbox_tasks(user=request.user)
+        return Response(s.TaskSerializer(tasks, many=True).data)
+
+    def _act(self, request, pk, name):
+        data = s.INPUTS[name](data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        common = {"task_id": pk, "actor": request.user}
+        try:
+            if name == "complete":
+                decision = services.task_complete(**common, via=StateChange.Via.API, **v)
+                return Response(s.DecisionSerializer(decision).data, status=201)
+            if name == "claim":
+                services.task_claim(**common, via=StateChange.Via.API, **v)
+            elif name == "release":
+                services.task_release(**common, via=StateChange.Via.API, **v)
+            elif name == "pause":
+                services.task_pause(**common, reason=v["reason"])
+            elif name == "resume":
+                services.task_resume(**common)
+            else:
+                services.task_note(**common, note=v["note"])
+        except InvalidInputError as exc:
+            raise ValidationError({exc.field: [exc.detail]}) from None
+        return Response(s.TaskSerializer(selectors.task_get(pk=pk)).data)
+
+    @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
+    def claim(self, request, pk=None):
+        return self._act(request, pk, "claim")
+
+    @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
+    def release(self, request, pk=None):
+        return self._act(request, pk, "release")
+
+    @action(detail=True, methods=["post"], serializer_class=s.CompleteInput)
+    def complete(self, request, pk=None):
+        return self._act(request, pk, "complete")
+
+    @action(detail=True, methods=["post"], serializer_class=s.PauseInput)
+    def pause(self, request, pk=None):
+        return self._act(request, pk, "pause")
+
+    @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
+    def resume(self, request, pk=None):
+        return self._act(request, pk, "resume")
+
+    @action(detail=True, methods=["post"], serializer_class=s.NoteInput)
+    def note(self, request, pk=None):
+        return self._act(request, pk, "note")
+
+
+class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Decisions, newest first; ``?case=<id>`` for one exception's."""
+
+    serializer_class = s.DecisionSerializer
+    permission_classes = [ViewPermission]
+
+    def get_queryset(self):
+        qs = Decision.objects.select_related("decided_by").order_by("-decided_at")
+        case = self.request.query_params.get("case")
+        if case:
+            if not case.isdigit():
+                raise ValidationError({"case": ["must be an exception number"]})
+            qs = qs.filter(case_id=int(case))
+        return qs
