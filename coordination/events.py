@@ -6,7 +6,9 @@ exceptions app registers one to raise, correlate and clear exceptions. Observers
 idempotent per ``inbox_id`` (a retried event may reach them again after a rollback).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,3 +43,26 @@ def event_notify(event: PlantEvent) -> None:
     """Called by ingestion inside the event's transaction, after the picture is updated."""
     for observer in _observers:
         observer(event)
+
+
+_batch: ContextVar[dict | None] = ContextVar("event_batch", default=None)
+
+
+@contextmanager
+def event_batch() -> Iterator[dict]:
+    """Ingestion wraps one processing batch in this; see ``batch_cache``."""
+    token = _batch.set({})
+    try:
+        yield _batch.get()
+    finally:
+        _batch.reset(token)
+
+
+def batch_cache() -> dict:
+    """A dict that lives for the current processing batch (a fresh one outside a batch).
+
+    For reference data that cannot change under one batch's feet (admin rules, sites):
+    observers look it up once per batch instead of once per event.
+    """
+    cache = _batch.get()
+    return {} if cache is None else cache

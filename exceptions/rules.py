@@ -2,6 +2,8 @@
 
 from decimal import Decimal, InvalidOperation
 
+from coordination.events import batch_cache
+
 from .models import RaiseRule
 
 
@@ -51,6 +53,9 @@ def condition_holds(cond: dict, facts: dict) -> bool:
 
 
 def rules_matching(event_type: str, facts: dict) -> list[RaiseRule]:
-    """Active rules of this event type whose conditions all hold (one query)."""
-    rules = RaiseRule.objects.filter(event_type=event_type, active=True)
-    return [r for r in rules if all(condition_holds(c, facts) for c in r.conditions or [])]
+    """Active rules of this event type whose conditions all hold (one query per batch)."""
+    cache = batch_cache()
+    key = ("raise-rules", event_type)
+    if key not in cache:
+        cache[key] = list(RaiseRule.objects.filter(event_type=event_type, active=True))
+    return [r for r in cache[key] if all(condition_holds(c, facts) for c in r.conditions or [])]

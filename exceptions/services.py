@@ -255,10 +255,9 @@ def _still_short(case: ExceptionCase, facts: dict) -> bool:
 
 def _clear(event: PlantEvent, rule: RaiseRule, subject: Subject, facts: dict) -> bool:
     with transaction.atomic():
-        if _seen(event, rule.kind, subject.key):
-            return False
+        # Most "all good" signals find nothing open: one query, checked first.
         case = _open_case(rule.kind, subject.key)
-        if case is None:
+        if case is None or _seen(event, rule.kind, subject.key):
             return False
         if event.stale:
             return _record_stale(event, case, rule.kind, subject.key)

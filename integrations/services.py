@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from coordination.apply import EventApplyError, event_apply
 from coordination.errors import DomainError, NotFoundError
-from coordination.events import event_notify
+from coordination.events import event_batch, event_notify
 from coordination.models import Site, StateChange
 
 from .cloudevents import EVENT_TYPES, validate
@@ -267,10 +267,11 @@ def inbox_process_batch(inbox_ids: list[int]) -> dict[int, str]:
         )
         rows.sort(key=lambda row: (row.type, _thing(row), row.time, row.pk))
         now, sites = timezone.now(), {}
-        for row in rows:
-            _process_row(row, sites)
-            row.attempts += 1
-            row.processed_at = now
+        with event_batch():
+            for row in rows:
+                _process_row(row, sites)
+                row.attempts += 1
+                row.processed_at = now
         InboxEvent.objects.bulk_update(
             rows, ["status", "attempts", "error", "error_field", "processed_at"]
         )
