@@ -6,52 +6,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coordination', '0003_heartbeat'),
+        ("coordination", "0003_heartbeat"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Watermark',
+            name="Watermark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=200, unique=True)),
-                ('time', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=200, unique=True)),
+                ("time", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='MaintenanceWindow',
+            name="MaintenanceWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('work_order', models.CharField(max_length=40, unique=True)),
-                ('kind', models.CharField(choices=[('planned', 'Planned'), ('unplanned', 'Unplanned')], max_length=10)),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('started', 'Started'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], max_length=10)),
-                ('starts_at', models.DateTimeField(blank=True, null=True)),
-                ('expected_end', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('asset', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='coordination.asset')),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='maintenance', to='coordination.line')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("work_order", models.CharField(max_length=40, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("planned", "Planned"), ("unplanned", "Unplanned")], max_length=10
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("started", "Started"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(blank=True, null=True)),
+                ("expected_end", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "asset",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="coordination.asset",
+                    ),
+                ),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="maintenance",
+                        to="coordination.line",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at'],
+                "ordering": ["starts_at"],
             },
         ),
         migrations.CreateModel(
-            name='Staffing',
+            name="Staffing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('skill', models.CharField(blank=True, max_length=40)),
-                ('available', models.PositiveIntegerField()),
-                ('required', models.PositiveIntegerField()),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='staffing', to='coordination.line')),
-                ('shift', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='staffing', to='coordination.shift')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("skill", models.CharField(blank=True, max_length=40)),
+                ("available", models.PositiveIntegerField()),
+                ("required", models.PositiveIntegerField()),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staffing",
+                        to="coordination.line",
+                    ),
+                ),
+                (
+                    "shift",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staffing",
+                        to="coordination.shift",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'staffing',
-                'ordering': ['line', 'shift', 'skill'],
-                'constraints': [models.UniqueConstraint(fields=('line', 'shift', 'skill'), name='staffing_unique')],
+                "verbose_name_plural": "staffing",
+                "ordering": ["line", "shift", "skill"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("line", "shift", "skill"), name="staffing_unique"
+                    )
+                ],
             },
         ),
     ]
