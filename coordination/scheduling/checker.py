@@ -7,7 +7,7 @@ benchmark and before any proposal is shown to a planner.
 
 from __future__ import annotations
 
-from .model import Job, Line, Problem, Result
+from .model import Job, Line, Problem, Result, ScheduledJob
 
 
 def required_changeover(line: Line, jobs: dict[str, Job], before: str | None, after: str) -> int:
@@ -41,7 +41,7 @@ def _stretched_end(line: Line, start: int, minutes: int) -> int:
     return t + left
 
 
-def _check_job(problem: Problem, lines: dict[str, Line], job: Job, entry) -> list[str]:
+def _check_job(lines: dict[str, Line], job: Job, entry: ScheduledJob) -> list[str]:
     errors: list[str] = []
     if entry.line not in lines:
         return [f"job {job.id}: unknown line {entry.line}"]
@@ -75,7 +75,7 @@ def _check_job(problem: Problem, lines: dict[str, Line], job: Job, entry) -> lis
     return errors
 
 
-def _check_line(problem: Problem, line: Line, jobs: dict[str, Job], result: Result) -> list[str]:
+def _check_line(line: Line, jobs: dict[str, Job], result: Result) -> list[str]:
     errors: list[str] = []
     entries = sorted((e for e in result.jobs if e.line == line.id), key=lambda e: e.start)
     if [e.job for e in entries] != list(result.sequences.get(line.id, [])):
@@ -116,7 +116,7 @@ def check_schedule(problem: Problem, result: Result) -> list[str]:
         if entry.job not in jobs:
             errors.append(f"job {entry.job}: not in the problem")
             continue
-        errors += _check_job(problem, lines, jobs[entry.job], entry)
+        errors += _check_job(lines, jobs[entry.job], entry)
     for job_id in jobs:
         if seen.get(job_id, 0) != 1:
             errors.append(f"job {job_id}: scheduled {seen.get(job_id, 0)} times, expected once")
@@ -124,7 +124,7 @@ def check_schedule(problem: Problem, result: Result) -> list[str]:
         if line_id not in lines:
             errors.append(f"line {line_id}: not in the problem")
     for line in problem.lines:
-        errors += _check_line(problem, line, jobs, result)
+        errors += _check_line(line, jobs, result)
     if not errors:
         values = recompute_metrics(problem, result)
         vector = tuple(values[c] for c in problem.objective.criteria)
