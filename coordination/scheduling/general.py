@@ -103,6 +103,8 @@ class Search:
             jobs = list(self.inst.free)
             rng.shuffle(jobs)
             for job in jobs:
+                if time.perf_counter() >= deadline:
+                    return
                 if self.best_reinsertion(job) or self.best_swap(job):
                     improved = True
 
