@@ -15,7 +15,7 @@ from django.db.models import Case, F, Q, Value, When
 
 from . import models as m
 from .errors import DomainError
-from .events import PlantEvent
+from .events import PlantEvent, batch_cache
 from .services import transition_apply
 
 
@@ -31,15 +31,10 @@ class EventApplyError(DomainError):
         self.message = message
 
 
-def event_apply(event: PlantEvent, *, sites: dict[str, m.Site] | None = None) -> bool:
-    """Apply ``event``; False when it is stale (older than what was applied to its thing).
-
-    ``sites`` is a cache the caller may keep for one batch (sites do not change mid-batch).
-    """
-    sites = {} if sites is None else sites
-    if event.site not in sites:
-        sites[event.site] = _get(m.Site, "data.site", code=event.site)
-    return APPLIERS[event.type](event, sites[event.site])
+def event_apply(event: PlantEvent) -> bool:
+    """Apply ``event``; False when it is stale (older than what was applied to its thing)."""
+    site = _reference(m.Site, "data.site", code=event.site)
+    return APPLIERS[event.type](event, site)
 
 
 def _get(model, field: str, **lookup):
@@ -50,10 +45,22 @@ def _get(model, field: str, **lookup):
         raise EventApplyError(field, f"unknown {model._meta.verbose_name} {value!r}") from None
 
 
+def _reference(model, field: str, **lookup):
+    """``_get`` for master data (sites, lines, items, locations, assets, shifts), looked up
+    once per processing batch: it does not change under a batch, and a burst of signals
+    names the same few lines and items again and again. Never for lots, jobs or orders,
+    whose state the appliers read."""
+    cache = batch_cache()
+    key = (model, *sorted(lookup.items()))
+    if key not in cache:
+        cache[key] = _get(model, field, **lookup)
+    return cache[key]
+
+
 def _line(event: PlantEvent, site: m.Site) -> m.Line:
     try:
-        return m.Line.objects.get(code=event.data["line"], site=site)
-    except m.Line.DoesNotExist:
+        return _reference(m.Line, "data.line", code=event.data["line"], site=site)
+    except EventApplyError:
         raise EventApplyError(
             "data.line", f"unknown line {event.data['line']!r} at site {site.code}"
         ) from None
@@ -83,7 +90,7 @@ def _why(event: PlantEvent) -> str:
 def _equipment_status(event: PlantEvent, site: m.Site) -> bool:
     line = _line(event, site)
     if asset := event.data.get("asset"):
-        _get(m.Asset, "data.asset", code=asset, line=line)
+        _reference(m.Asset, "data.asset", code=asset, line=line)
     if not _newer(f"line-status:{line.pk}", event.time):
         return False
     status = event.data["status"]
@@ -102,7 +109,9 @@ def _maintenance_event(event: PlantEvent, site: m.Site) -> bool:
     data = event.data
     line = _line(event, site)
     asset = (
-        _get(m.Asset, "data.asset", code=data["asset"], line=line) if data.get("asset") else None
+        _reference(m.Asset, "data.asset", code=data["asset"], line=line)
+        if data.get("asset")
+        else None
     )
     if not _newer(f"maintenance:{data['work_order']}", event.time):
         return False
@@ -145,8 +154,8 @@ def _production_progress(event: PlantEvent, site: m.Site) -> bool:
 
 def _inventory_level(event: PlantEvent, site: m.Site) -> bool:
     data = event.data
-    item = _get(m.Item, "data.item", code=data["item"])
-    location = _get(m.Location, "data.location", code=data["location"], site=site)
+    item = _reference(m.Item, "data.item", code=data["item"])
+    location = _reference(m.Location, "data.location", code=data["location"], site=site)
     if data.get("uom") and data["uom"] != item.uom:
         raise EventApplyError("data.uom", f"item {item.code} is counted in {item.uom}")
     if not _newer(f"stock:{item.pk}:{location.pk}", event.time):
@@ -161,7 +170,7 @@ def _inventory_level(event: PlantEvent, site: m.Site) -> bool:
 
 def _material_shortage(event: PlantEvent, site: m.Site) -> bool:
     """Nothing in the picture changes; the references must exist for the exception."""
-    _get(m.Item, "data.item", code=event.data["item"])
+    _reference(m.Item, "data.item", code=event.data["item"])
     if event.data.get("line"):
         _line(event, site)
     return True
@@ -170,7 +179,7 @@ def _material_shortage(event: PlantEvent, site: m.Site) -> bool:
 def _labor_availability(event: PlantEvent, site: m.Site) -> bool:
     data = event.data
     line = _line(event, site)
-    shift = _get(m.Shift, "data.shift", code=data["shift"], site=site)
+    shift = _reference(m.Shift, "data.shift", code=data["shift"], site=site)
     skill = data.get("skill", "")
     if not _newer(f"staffing:{line.pk}:{shift.pk}:{skill}", event.time):
         return False
