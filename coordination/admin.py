@@ -20,6 +20,19 @@ class StateChangeInline(GenericTabularInline):
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For append-only records (audit trails, timelines): readable, never edited in admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class FSMAdmin(admin.ModelAdmin):
     readonly_fields = ["status"]
     inlines = [StateChangeInline]
@@ -138,7 +151,7 @@ class ShiftAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.StateChange)
-class StateChangeAdmin(admin.ModelAdmin):
+class StateChangeAdmin(ReadOnlyAdmin):
     """The audit trail: readable, never editable."""
 
     list_display = [
@@ -154,15 +167,6 @@ class StateChangeAdmin(admin.ModelAdmin):
     list_filter = ["content_type", "via", "transition"]
     search_fields = ["reason", "actor__username"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.Heartbeat)

@@ -3,6 +3,8 @@
 
 from django.contrib import admin
 
+from coordination.admin import ReadOnlyAdmin
+
 from . import models
 
 
@@ -99,7 +101,7 @@ class ExceptionCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.ExceptionCaseEvent)
-class ExceptionCaseEventAdmin(admin.ModelAdmin):
+class ExceptionCaseEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "case", "kind", "summary", "actor", "via"]
     list_filter = ["kind", "via"]
     search_fields = ["summary", "event_type"]
@@ -107,15 +109,6 @@ class ExceptionCaseEventAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.BoardVersion)

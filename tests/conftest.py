@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -147,3 +148,28 @@ def wait_for(condition, timeout: float = 60, interval: float = 0.2, what: str = 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def race(target, callers: int = 2) -> list[tuple[str, object]]:
+    """Run ``target(k)`` in ``callers`` threads released at once (each on its own database
+    connection); returns ``("ok", result)`` or ``(error code, detail)`` per caller."""
+    from coordination.errors import DomainError
+
+    barrier = threading.Barrier(callers)
+    outcomes = []
+
+    def run(k):
+        barrier.wait()
+        try:
+            outcomes.append(("ok", target(k)))
+        except DomainError as exc:
+            outcomes.append((exc.code, exc.detail))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return outcomes

@@ -1,37 +1,13 @@
 """Two supervisors act on one exception at once; two workers raise on one key at once."""
 
-import threading
-
 import pytest
-from django.db import connection
 
-from exceptions.errors import DomainError
 from exceptions.models import ExceptionCase
 from exceptions.services import case_acknowledge, case_dismiss, event_observe
+from tests.conftest import race
 from tests.exceptions.conftest import plant_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(target, callers: int = 2):
-    barrier = threading.Barrier(callers)
-    outcomes = []
-
-    def run(k):
-        barrier.wait()
-        try:
-            outcomes.append(("ok", target(k)))
-        except DomainError as exc:
-            outcomes.append((exc.code, exc.detail))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(callers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
 
 
 def _audit_count(case) -> int:
@@ -44,7 +20,7 @@ def test_concurrent_acknowledge_one_wins_the_other_is_told(plant, down, role_use
     case = down("L1")
     people = [role_user("supervisor", username=f"sup{k}") for k in range(2)]
 
-    outcomes = _race(
+    outcomes = race(
         lambda k: case_acknowledge(case_id=case.pk, actor=people[k], expected_state="open")
     )
 
@@ -65,7 +41,7 @@ def test_concurrent_acknowledge_and_dismiss_nothing_overwritten(plant, down, rol
         lambda: case_dismiss(case_id=case.pk, actor=boss, reason="false alarm"),
     ]
 
-    outcomes = _race(lambda k: actions[k]())
+    outcomes = race(lambda k: actions[k]())
 
     assert sorted(code for code, _ in outcomes) in (
         ["ok", "ok"],  # acknowledge first, then dismiss from acknowledged: both legal
@@ -78,7 +54,7 @@ def test_concurrent_acknowledge_and_dismiss_nothing_overwritten(plant, down, rol
 def test_concurrent_signals_on_one_line_open_one_exception(plant):
     events = [plant_event("equipment.status", {"line": "L1", "status": "down"}) for _ in range(4)]
 
-    _race(lambda k: event_observe(events[k]), callers=4)
+    race(lambda k: event_observe(events[k]), callers=4)
 
     [case] = ExceptionCase.objects.filter(key="L1")
     assert case.event_count == 4
