@@ -606,9 +606,13 @@ def _sweep_batch(now: datetime, batch_size: int, report: SweepReport) -> int:
         events: list[TaskEvent] = []
         swept = [_sweep_task(task, now, members, notifier, events, report) for task in tasks]
         TaskEvent.objects.bulk_create(events)
-        Task.objects.bulk_update(
-            swept, ["next_level", "progress_at", "sweep_at", "owner_group", "assignee"]
-        )
+        # Only the columns this batch changed: bulk_update writes one CASE per column.
+        fields = ["next_level", "sweep_at"]
+        if report.reminders:
+            fields.append("progress_at")
+        if any(getattr(t, "_assigned", False) for t in swept):
+            fields += ["owner_group", "assignee"]
+        Task.objects.bulk_update(swept, fields)
         notifier.flush()
     return len(tasks)
 
@@ -678,6 +682,7 @@ def _fire_level(task, index, level, scheduled, now, members, notifier, events) -
             task.owner_group_id = level["group_id"]
             who = members.get(level["group_id"], [])
         notifier.add(who, task, "task.escalated", f"Assigned to you by escalation: {title}")
+        task._assigned = True  # the batch writes owner_group/assignee back
     events.append(
         TaskEvent(
             task=task,
