@@ -26,7 +26,8 @@ def navigation(request):
             entries.append({"label": label, "url": url, "active": request.path == url})
     roles = [g for g in user.groups.values_list("name", flat=True) if g in ROLES]
     context = {"nav_entries": entries, "user_roles": roles}
-    if user.has_perm("workflows.view_task"):
+    if user.has_perm("workflows.view_task") and not getattr(request, "htmx", False):
+        # Full pages only: htmx partials (the board's refresh) don't show the bar.
         from workflows.selectors import inbox_counts
 
         context["wf_counts"] = inbox_counts(user)  # the bell and the inbox count
