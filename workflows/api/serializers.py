@@ -6,6 +6,8 @@ from ..models import Decision, Task
 class TaskSerializer(serializers.ModelSerializer):
     owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Plain strings: a choice field here would collide with other apps' "status" enums.
+    status = serializers.CharField(read_only=True, help_text="open, claimed, done, cancelled")
 
     class Meta:
         model = Task
@@ -29,7 +31,9 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 
 class ExpectedStateInput(serializers.Serializer):
-    expected_state = serializers.ChoiceField(choices=Task.Status.choices, required=False)
+    expected_state = serializers.CharField(
+        max_length=20, required=False, help_text="The state you saw (open, claimed): else 409."
+    )
 
 
 class CompleteInput(ExpectedStateInput):
