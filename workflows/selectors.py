@@ -97,6 +97,8 @@ def notification_list(*, user, limit: int = 100) -> list[Notification]:
 
 def due_label(task: Task, now=None) -> str:
     """ "due in 12 min" / "overdue 3 min" / "paused" for people."""
+    if not task.is_active:
+        return task.status
     if task.paused_at:
         return "paused"
     now = now or timezone.now()

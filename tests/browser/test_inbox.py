@@ -24,7 +24,7 @@ def test_planner_decides_from_the_inbox(login, live_server, signal):  # noqa: F8
     expect(card).to_have_count(1)
     expect(card).to_contain_text("Propose a new sequence")
     expect(card.locator("time[data-due]")).to_contain_text("due in")
-    expect(page.locator(".wf-inbox-count")).to_contain_text("1 tasks")
+    expect(page.locator(".wf-inbox-count")).to_contain_text("1 task")
 
     card.get_by_role("button", name="Claim").click()
     expect(card).to_contain_text("You took")
@@ -38,6 +38,7 @@ def test_planner_decides_from_the_inbox(login, live_server, signal):  # noqa: F8
     card.get_by_label("Value").fill("ship 2,400 on due date, 200 next day")
     card.get_by_role("button", name="Complete with decision").click()
     expect(card).to_contain_text("Decided “Counter”")
+    expect(page.locator(".wf-inbox-count")).to_contain_text("0 tasks")  # counts refreshed
     screenshot(page, "inbox-decided")
 
     page.goto(f"/exceptions/{case.pk}/")

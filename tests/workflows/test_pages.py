@@ -16,7 +16,7 @@ def planner_task(plant, order_change, client, role_user):
 def test_inbox_lists_my_groups_tasks_with_counts(planner_task, client, role_user):
     page = client.get("/inbox/").content.decode()
     assert "Propose a new sequence" in page and "Confirm customer impact" not in page
-    assert "1 tasks" in page and "due in" in page
+    assert "1 task" in page and "due in" in page
     client.force_login(role_user("maintenance"))
     assert "Propose a new sequence" not in client.get("/inbox/").content.decode()
 
