@@ -171,11 +171,13 @@ class StepTemplate(models.Model):
         return f"{self.template.name} #{self.position}: {self.title}"
 
     def clean(self) -> None:
+        errors = {}
         if self.assignee == self.Assignee.GROUP and not self.group_id:
-            raise ValidationError({"group": "a group step needs a group"})
-        error = options_error(self.options)
-        if error:
-            raise ValidationError({"options": error})
+            errors["group"] = "a group step needs a group"
+        if error := options_error(self.options):
+            errors["options"] = error
+        if errors:
+            raise ValidationError(errors)
 
     def frozen(self) -> dict:
         return {

@@ -71,3 +71,36 @@ def test_admin_previews_which_rule_an_exception_matches(rules, make_case, client
     assert "applies" in page and "down" in page
     bad = client.get("/admin/workflows/routingrule/preview/", {"case": "x9"}).content.decode()
     assert "no exception #x9" in bad
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["routingrule", "workflowtemplate", "escalationpolicy", "webhookendpoint", "task",
+     "workflowrun", "decision", "webhookdelivery", "notificationpreference"],
+)  # fmt: skip
+def test_admin_pages_open(client, role_user, model, plant, order_change):
+    client.force_login(role_user("admin", is_staff=True, is_superuser=True))
+    assert client.get(f"/admin/workflows/{model}/").status_code == 200
+    template = WorkflowTemplate.objects.get(name="Line down")
+    assert client.get(f"/admin/workflows/workflowtemplate/{template.pk}/change/").status_code == 200
+
+
+def test_admin_refuses_bad_rules_and_steps(client, role_user):
+    client.force_login(role_user("admin", is_staff=True, is_superuser=True))
+    template = WorkflowTemplate.objects.get(name="Line down")
+    before = RoutingRule.objects.count()
+    r = client.post(
+        "/admin/workflows/routingrule/add/",
+        {"position": 5, "name": "bad", "active": "on", "min_severity": 4, "max_severity": 2,
+         "template": template.pk},
+    )  # fmt: skip
+    assert r.status_code == 200 and "must be at least the minimum severity" in r.content.decode()
+    assert RoutingRule.objects.count() == before
+    from django.core.exceptions import ValidationError
+
+    from workflows.models import StepTemplate
+
+    step = StepTemplate(template=template, title="x", assignee="group", options=[{"value": "a"}])
+    with pytest.raises(ValidationError) as exc:
+        step.full_clean()
+    assert set(exc.value.message_dict) >= {"group", "options"}
