@@ -59,11 +59,36 @@ def case_changed(change: CaseChange) -> None:
             run_start(case=case, reason="exception opened")
     elif change.change == "severity_changed":
         case_reroute(case_id=change.case_id, previous=change.previous_severity)
+    elif change.change in ("assigned", "acknowledged"):
+        case_owner_follow(case_id=change.case_id)
     elif change.change in ("resolved", "dismissed"):
         # After the closing commit, so the exception's own change stays one clean unit;
         # should that callback be lost, the SLA sweep cancels tasks of closed exceptions too.
         why = f"exception {change.change}"
         transaction.on_commit(lambda: case_runs_close(case_id=change.case_id, why=why))
+
+
+def case_owner_follow(*, case_id: int) -> int:
+    """The exception got an owner: its open, unclaimed "owner" tasks go to that owner."""
+    case = ExceptionCase.objects.get(pk=case_id)
+    if not case.owner_user_id and not case.owner_group_id:
+        return 0
+    moved = 0
+    for run in WorkflowRun.objects.filter(case=case, status="running"):
+        owner_steps = [st["id"] for st in run.plan["steps"] if st["assignee"] == "owner"]
+        tasks = Task.objects.select_for_update().filter(
+            run=run, step_id__in=owner_steps, status=Task.Status.OPEN
+        )
+        for task in tasks:
+            Task.objects.filter(pk=task.pk).update(
+                assignee_id=case.owner_user_id,
+                owner_group_id=case.owner_group_id or task.owner_group_id,
+            )
+            TaskEvent.objects.create(
+                task=task, kind=Ev.NOTE, summary="follows the exception's owner"
+            )
+            moved += 1
+    return moved
 
 
 def case_runs_close(*, case_id: int, why: str) -> None:

@@ -175,3 +175,17 @@ def test_severity_change_reroutes_and_closing_cancels(
     second.refresh_from_db()
     assert second.status == "cancelled"
     assert not Task.objects.filter(case=case, status__in=["open", "claimed"]).exists()
+
+
+def test_owner_steps_follow_the_exception_owner(plant, down, role_user):
+    from exceptions.services import case_assign
+
+    RoutingRule.objects.exclude(name="Everything else").update(active=False)
+    case = down("L1")
+    task = Task.objects.get(case=case)
+    assert task.owner_group.name == "supervisor"  # nobody owns it yet
+    boss = role_user("supervisor")
+    maint = role_user("maintenance")
+    case_assign(case_id=case.pk, actor=boss, user=maint.username)
+    task.refresh_from_db()
+    assert task.assignee == maint
