@@ -14,52 +14,18 @@ Prints the figures and writes them with the reproduce command to bench/BOARD.md.
 
 import argparse
 import http.client
-import os
 import random
 import re
-import socket
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
+from harness import PY, ROOT, bench_env, django_setup, free_port, psql, wait_up
+
 DB = "plantcoord_bench_board"
-ENV = {
-    **os.environ,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
-    "VAR_DIR": str(ROOT / "var" / "bench"),
-    "LOG_LEVEL": "WARNING",
-}
+ENV = bench_env(DB, redis_db=2)
 PASSWORD = "bench-pw-123"
-
-
-def psql(sql: str, db: str = "postgres") -> str:
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def django_setup() -> None:
-    os.environ.update(ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plantcoord.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def seed(n_open: int, n_resolved: int) -> None:
@@ -205,17 +171,6 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def wait_up(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/healthz")
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--open", type=int, default=5000)
@@ -229,7 +184,7 @@ def main() -> None:
     subprocess.run(
         [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=ENV, check=True
     )
-    django_setup()
+    django_setup(ENV)
     t0 = time.perf_counter()
     seed(args.open, args.resolved)
     print(f"seeded in {time.perf_counter() - t0:.1f} s")

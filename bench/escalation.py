@@ -20,36 +20,11 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
+from harness import PY, ROOT, bench_env, django_setup, psql
+
 DB = "plantcoord_bench_esc"
-ENV = {
-    **os.environ,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/5",
-    "VAR_DIR": str(ROOT / "var" / "bench"),
-    "LOG_LEVEL": "WARNING",
-}
-
-
-def psql(sql: str, db: str = "postgres") -> str:
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-
-
-def django_setup() -> None:
-    os.environ.update(ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plantcoord.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+ENV = bench_env(DB, redis_db=5)
 
 
 def seed(n_tasks: int, due_share: float, window: float) -> float:
@@ -145,7 +120,7 @@ def main() -> None:
     subprocess.run(
         [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=ENV, check=True
     )
-    django_setup()
+    django_setup(ENV)
     from django.db import connection
     from django.db.models import Max
 

@@ -17,24 +17,14 @@ import http.client
 import json
 import multiprocessing
 import os
-import socket
-import statistics
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
+from harness import PY, ROOT, bench_env, free_port, percentile_ms, psql, wait_up
+
 DB = "plantcoord_bench"
-ENV = {
-    **os.environ,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3",
-    "VAR_DIR": str(ROOT / "var" / "bench"),
-    "LOG_LEVEL": "WARNING",
-}
+ENV = bench_env(DB, redis_db=3)
 LINES = ["L1", "L2", "L3", "L4"]
 STATUSES = ["running", "running", "running", "idle"]
 
@@ -44,21 +34,6 @@ def manage(*args: str) -> str:
         [PY, "manage.py", *args], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True
     )
     return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def psql(sql: str, db: str = "postgres") -> str:
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 _CLOCK = time.time() - 3600
@@ -195,10 +170,6 @@ def stop(processes) -> None:
             p.kill()
 
 
-def pct(values, q):
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=600, help="batches of 100 to accept")
@@ -238,12 +209,7 @@ def main() -> None:
         env=ENV,
     )
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_up(port)
         print(
             f"stack: gunicorn x{args.web_workers} · PostgreSQL · Redis · "
             f"{args.workers} Celery worker(s) · {os.cpu_count()} cores"
@@ -263,9 +229,10 @@ def main() -> None:
             status = _post(conn, key, body, "application/cloudevents+json")
             latencies.append(time.perf_counter() - t)
             assert status == 202, status
+        p50, p95, p99 = (percentile_ms(latencies, q) for q in (50, 95, 99))
         print(
-            f"single POST: p50 {pct(latencies, 50):.2f} ms · p95 {pct(latencies, 95):.2f} ms · "
-            f"p99 {pct(latencies, 99):.2f} ms  (n={len(latencies)})"
+            f"single POST: p50 {p50:.2f} ms · p95 {p95:.2f} ms · p99 {p99:.2f} ms  "
+            f"(n={len(latencies)})"
         )
 
         # 2. accepted per second, workers stopped
