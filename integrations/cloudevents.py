@@ -148,7 +148,7 @@ def _check_field(field: Field, value: Any, path: str, problems: Problems) -> Any
             problems.add(path, f"must be at most {MAX_ID} characters")
         return value
     if field.kind == "enum":
-        if value not in field.choices:
+        if not isinstance(value, str) or value not in field.choices:
             problems.add(path, f"must be one of {', '.join(field.choices)}")
         return value
     if field.kind == "datetime":
@@ -185,7 +185,8 @@ def _check_data(event_type: str, data: dict, problems: Problems) -> dict:
             clean.pop(field.name, None)
             continue
         clean[field.name] = _check_field(field, data[field.name], path, problems)
-    if event_type == "order.changed" and data.get("change") in ORDER_CHANGE_NEEDS:
+    change = data.get("change")
+    if event_type == "order.changed" and isinstance(change, str) and change in ORDER_CHANGE_NEEDS:
         for needed in ORDER_CHANGE_NEEDS[data["change"]]:
             if data.get(needed) is None:
                 problems.add(f"data.{needed}", f"is required when change is {data['change']}")

@@ -149,3 +149,10 @@ def test_datetimes_in_data_are_normalised():
         cloudevent(data={"line": "L1", "status": "down", "expected_up_at": "2026-11-27T10:00:00Z"})
     )
     assert valid.data["expected_up_at"] == "2026-11-27T10:00:00+00:00"
+
+
+@pytest.mark.parametrize("value", [[], {}, ["down"], 3])
+def test_enum_given_a_non_string_is_an_error_not_a_crash(value):
+    _, found = problems(cloudevent("order.changed", {"order": "SO-1", "change": value}))
+    assert found[0]["field"] == "data.change"
+    assert found[0]["message"].startswith("must be one of")
