@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -10,7 +11,12 @@ import pytest
 from coordination.scheduling import Job, Line, Objective, Problem, Window
 
 REPO = Path(__file__).resolve().parents[2]
-DATA_CANDIDATES = [REPO.parent / "shared/data/scheduling", Path("/work/shared/data/scheduling")]
+# shared/ lies beside the clone (as in CI); SCHEDULING_DATA points elsewhere when it does not.
+DATA_CANDIDATES = [
+    Path(p)
+    for p in (os.environ.get("SCHEDULING_DATA"), REPO.parent / "shared/data/scheduling")
+    if p
+]
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +24,7 @@ def data_dir() -> Path:
     for path in DATA_CANDIDATES:
         if (path / "orlib_wt/wt40.txt").exists():
             return path
-    pytest.skip("benchmark data folder not found")
+    pytest.skip("benchmark data not found beside the clone (../shared); set SCHEDULING_DATA")
 
 
 def random_problem(
