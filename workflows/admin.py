@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from coordination.admin import ReadOnlyAdmin
 from exceptions.models import ExceptionCase
 
 from . import models as m
@@ -115,19 +116,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(m.WorkflowRun)
-class WorkflowRunAdmin(ReadOnly):
+class WorkflowRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "case", "template", "status", "started_at", "ended_at")
     list_filter = ("status", "template")
 
@@ -143,7 +133,7 @@ class TaskEventInline(admin.TabularInline):
 
 
 @admin.register(m.Task)
-class TaskAdmin(ReadOnly):
+class TaskAdmin(ReadOnlyAdmin):
     list_display = ("pk", "title", "case_link", "status", "owner_group", "assignee", "due_at")
     list_filter = ("status", "owner_group")
     inlines = [TaskEventInline]
@@ -156,7 +146,7 @@ class TaskAdmin(ReadOnly):
 
 
 @admin.register(m.Decision)
-class DecisionAdmin(ReadOnly):
+class DecisionAdmin(ReadOnlyAdmin):
     list_display = ("decided_at", "case", "task", "chosen_label", "decided_by")
 
 

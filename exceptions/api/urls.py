@@ -1,16 +1,8 @@
 from django.urls import re_path
-from rest_framework.routers import SimpleRouter
+
+from plantcoord.routers import OptionalSlashRouter
 
 from . import views
-
-
-class OptionalSlashRouter(SimpleRouter):
-    """Actions answer with or without the trailing slash (other systems post to both)."""
-
-    def __init__(self):
-        super().__init__()
-        self.trailing_slash = "/?"
-
 
 router = OptionalSlashRouter()
 router.register("exceptions", views.ExceptionCaseViewSet, basename="exceptioncase")

@@ -1,13 +1,6 @@
-from rest_framework.routers import SimpleRouter
+from plantcoord.routers import OptionalSlashRouter
 
 from . import views
-
-
-class OptionalSlashRouter(SimpleRouter):
-    def __init__(self):
-        super().__init__()
-        self.trailing_slash = "/?"
-
 
 router = OptionalSlashRouter()
 router.register("tasks", views.TaskViewSet, basename="task")
