@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from coordination.scheduling import ScheduledJob, check_schedule, recompute_metrics
 from coordination.scheduling.bench import orlib_cases, upmsp_case, wtsds_case
 from coordination.scheduling.model import Result
@@ -92,10 +90,6 @@ def _command(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-needs_manage = pytest.mark.skipif(not (REPO / "manage.py").exists(), reason="no manage.py yet")
-
-
-@needs_manage
 def test_command_small_run_matches_optimum(data_dir: Path) -> None:
     wt = data_dir / "orlib_wt"
     run = _command(
@@ -109,7 +103,6 @@ def test_command_small_run_matches_optimum(data_dir: Path) -> None:
     assert lines[-1]["matched"] == 3
 
 
-@needs_manage
 def test_command_bad_input(data_dir: Path, tmp_path: Path) -> None:
     wt40 = str(data_dir / "orlib_wt/wt40.txt")
     run = _command("--format", "orlib-wt", "--n", "41", "--file", wt40)
