@@ -7,9 +7,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plantcoord.settings")
 app = Celery("plantcoord", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-
-@app.task(name="plantcoord.ping")
-def ping(token: str) -> str:
-    """Round trip for /readyz-style checks and the worker test."""
-    return token
