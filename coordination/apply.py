@@ -1,9 +1,10 @@
 """Apply a validated plant event to the operational picture.
 
-Called by ingestion inside one transaction per event. Each signal updates one "thing" (a
-line's status, a job's counts, a stock position, a lot's quality state, an order value);
-its watermark keeps the plant time of the newest signal applied to that thing, so a late
-signal never overwrites newer state: it is reported stale and changes nothing.
+Called by ingestion, one savepoint per event inside a batch's transaction. Each signal
+updates one "thing" (a line's status, a job's counts, a stock position, a lot's quality
+state, an order value); its watermark keeps the plant time of the newest signal applied to
+that thing, so a late signal never overwrites newer state: it is reported stale and
+changes nothing.
 """
 
 from collections.abc import Callable
