@@ -135,7 +135,11 @@ def _production_progress(event: PlantEvent, site: m.Site) -> bool:
     """Counts are cumulative on the job (as MES reports them), so a replay is harmless."""
     data = event.data
     try:
-        job = m.Job.objects.select_for_update().get(number=data["job"], line__site=site)
+        job = (
+            m.Job.objects.select_for_update(of=("self",))
+            .select_related("line")
+            .get(number=data["job"], line__site=site)
+        )
     except m.Job.DoesNotExist:
         raise EventApplyError("data.job", f"unknown job {data['job']!r}") from None
     if data.get("line") and data["line"] != job.line.code:
@@ -161,10 +165,18 @@ def _inventory_level(event: PlantEvent, site: m.Site) -> bool:
         raise EventApplyError("data.uom", f"item {item.code} is counted in {item.uom}")
     if not _newer(f"stock:{item.pk}:{location.pk}", event.time):
         return False
-    m.Stock.objects.update_or_create(
-        item=item,
-        location=location,
-        defaults={"quantity": Decimal(str(data["quantity"])), "updated_at": event.time},
+    m.Stock.objects.bulk_create(  # one upsert, not a select and an update
+        [
+            m.Stock(
+                item=item,
+                location=location,
+                quantity=Decimal(str(data["quantity"])),
+                updated_at=event.time,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["item", "location"],
+        update_fields=["quantity", "updated_at"],
     )
     return True
 
