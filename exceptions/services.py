@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from coordination.events import PlantEvent
+from coordination.events import PlantEvent, batch_cache
 from coordination.models import Site, StateChange
 from coordination.roles import ROLES
 from coordination.services import transition_apply
@@ -157,6 +157,7 @@ def _record_stale(event, case, kind, key) -> bool:
 
 
 def _case_open(event, rule, subject, facts) -> ExceptionCase:
+    batch_cache().get(NOTHING_OPEN, set()).discard((rule.kind, subject.key))
     now = timezone.now()
     policy = ExceptionPolicy.current()
     case = ExceptionCase(
@@ -253,11 +254,19 @@ def _still_short(case: ExceptionCase, facts: dict) -> bool:
         return True
 
 
+NOTHING_OPEN = "exceptions:nothing-open"  # batch cache: (kind, key) known to have no open case
+
+
 def _clear(event: PlantEvent, rule: RaiseRule, subject: Subject, facts: dict) -> bool:
-    # Most "all good" signals find nothing open: one indexed query, before any savepoint.
+    # Most "all good" signals find nothing open: one indexed query before any savepoint, and
+    # none for the rest of the batch (``_case_open`` forgets the answer when it opens one).
+    nothing_open = batch_cache().setdefault(NOTHING_OPEN, set())
+    if (rule.kind, subject.key) in nothing_open:
+        return False
     if not ExceptionCase.objects.filter(
         kind=rule.kind, key=subject.key, status__in=OPEN_STATES
     ).exists():
+        nothing_open.add((rule.kind, subject.key))
         return False
     with transaction.atomic():
         case = _open_case(rule.kind, subject.key)

@@ -347,3 +347,21 @@ def test_stuck_events_are_enqueued_again(integration, django_capture_on_commit_c
     assert len(enqueued) == 1
     InboxEvent.objects.update(status="applied")
     assert inbox_requeue_stuck() == 0
+
+
+def test_one_batch_running_down_running_opens_then_clears(integration):
+    """The batch cache of 'nothing open on this key' is forgotten when a case opens."""
+    from exceptions.models import ExceptionCase
+    from integrations.services import inbox_process_batch
+
+    events = [
+        cloudevent(time=f"2026-11-27T08:0{k}:00Z", data={"line": "L2", "status": status})
+        for k, status in enumerate(["running", "down", "running"])
+    ]
+    events_accept(integration=integration, raw_events=events)
+    statuses = inbox_process_batch(list(InboxEvent.objects.values_list("pk", flat=True)))
+
+    assert set(statuses.values()) == {"applied"}
+    case = ExceptionCase.objects.get(kind="downtime")
+    assert case.event_count == 1
+    assert case.condition_active is False
