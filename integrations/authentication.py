@@ -1,9 +1,7 @@
-from django.db.models import Q
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from .models import Integration, IntegrationKey, key_digest
+from .models import Integration
 from .services import integration_authenticate
 
 
@@ -38,11 +36,6 @@ class IntegrationKeyAuthentication(authentication.BaseAuthentication):
         integration = integration_authenticate(raw)
         if integration is None:
             raise exceptions.AuthenticationFailed("unknown or revoked integration key")
-        # Record use at most once a minute: one cheap conditional UPDATE, usually no row.
-        now = timezone.now()
-        IntegrationKey.objects.filter(digest=key_digest(raw)).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timezone.timedelta(minutes=1))
-        ).update(last_used_at=now)
         return IntegrationPrincipal(integration), integration
 
     def authenticate_header(self, request):

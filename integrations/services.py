@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import psycopg
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -80,13 +80,19 @@ def integration_key_revoke(*, key_id: int) -> IntegrationKey:
 
 
 def integration_authenticate(raw_key: str) -> Integration | None:
-    """The active integration owning an unrevoked key, or None. One indexed query."""
+    """The active integration owning an unrevoked key, or None. One indexed query; the
+    key's last use is written at most once a minute, so most calls write nothing."""
     key = (
         IntegrationKey.objects.select_related("integration__site")
         .filter(digest=key_digest(raw_key), revoked_at__isnull=True, integration__active=True)
         .first()
     )
-    return key.integration if key else None
+    if key is None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or key.last_used_at < now - timedelta(minutes=1):
+        IntegrationKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key.integration
 
 
 # --- accepting ------------------------------------------------------------------------------
@@ -330,8 +336,6 @@ def _process_row(row: InboxEvent) -> None:
 
 
 def _transient(exc: Exception) -> bool:
-    from django.db import InterfaceError, OperationalError
-
     return isinstance(exc, OperationalError | InterfaceError)
 
 

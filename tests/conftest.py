@@ -173,3 +173,22 @@ def race(target, callers: int = 2) -> list[tuple[str, object]]:
     for t in threads:
         t.join(timeout=30)
     return outcomes
+
+
+def pg_blocked_backend(dsn: str) -> int | None:
+    """The pid of a backend of this test database waiting on a row lock, if any."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def pg_backend_alive(dsn: str, pid: int) -> bool:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return bool(conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone())

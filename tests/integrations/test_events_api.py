@@ -181,3 +181,11 @@ def test_event_without_site_from_integration_without_default_is_rejected(post, p
         "field": "data.site",
         "message": "is required: this integration has no default site",
     } in (response.json()["errors"])
+
+
+def test_key_use_is_recorded_at_most_once_a_minute(post, key):
+    post(cloudevent())
+    first = IntegrationKey.objects.get().last_used_at
+    post(cloudevent())
+    assert first is not None
+    assert IntegrationKey.objects.get().last_used_at == first

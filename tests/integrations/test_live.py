@@ -12,7 +12,7 @@ import pytest
 from coordination.models import Line, Lot, StateChange
 from integrations.models import InboxEvent
 from integrations.services import inbox_requeue_stuck
-from tests.conftest import test_database_url, wait_for
+from tests.conftest import pg_backend_alive, pg_blocked_backend, test_database_url, wait_for
 from tests.integrations.conftest import cloudevent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -82,20 +82,6 @@ def test_events_are_applied_by_a_real_worker(live_server, key, worker_process):
     assert InboxEvent.objects.get().status == "applied"
 
 
-def _blocked_backend(dsn: str) -> int | None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-    return row[0] if row else None
-
-
-def _backend_alive(dsn: str, pid: int) -> bool:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
-
-
 @pytest.mark.worker
 def test_worker_killed_mid_processing_applies_exactly_once(live_server, key, worker_process):
     dsn = test_database_url()
@@ -107,12 +93,12 @@ def test_worker_killed_mid_processing_applies_exactly_once(live_server, key, wor
     send(
         live_server, key, cloudevent(type="quality.hold", data={"lot": lot.code, "reason": "seal"})
     )
-    pid = wait_for(lambda: _blocked_backend(dsn), what=f"the worker to block:\n{worker.output()}")
+    pid = wait_for(lambda: pg_blocked_backend(dsn), what=f"the worker to block:\n{worker.output()}")
 
     worker.kill()  # SIGKILL: no cleanup, no ack, mid-transaction
     locker.rollback()
     locker.close()
-    wait_for(lambda: not _backend_alive(dsn, pid), what="the dead worker's transaction to end")
+    wait_for(lambda: not pg_backend_alive(dsn, pid), what="the dead worker's transaction to end")
     row = InboxEvent.objects.get()
     assert row.status == "received" and row.attempts == 0  # nothing of it was committed
 

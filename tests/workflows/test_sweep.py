@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from tests.conftest import test_database_url, wait_for
+from tests.conftest import pg_backend_alive, pg_blocked_backend, test_database_url, wait_for
 from workflows.models import (
     Notification,
     NotificationPreference,
@@ -159,20 +159,6 @@ def test_two_concurrent_sweeps_fire_each_level_once(make_case, role_user):
     assert all(r.tasks for r in reports), "both sweepers took a share"
 
 
-def _blocked_backend(dsn):
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-    return row[0] if row else None
-
-
-def _alive(dsn, pid):
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
-
-
 @pytest.mark.postgres
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
@@ -195,13 +181,13 @@ def test_worker_killed_mid_sweep_fires_each_level_once(make_case, role_user, wor
         worker = worker_process("--pool=solo")
         escalation_sweep_task.delay()
         pid = wait_for(
-            lambda: _blocked_backend(dsn), what=f"the sweep to block:\n{worker.output()}"
+            lambda: pg_blocked_backend(dsn), what=f"the sweep to block:\n{worker.output()}"
         )
         worker.kill()  # SIGKILL mid-sweep
     finally:
         locker.rollback()
         locker.close()
-    wait_for(lambda: not _alive(dsn, pid), what="the dead worker's transaction to end")
+    wait_for(lambda: not pg_backend_alive(dsn, pid), what="the dead worker's transaction to end")
     assert not fired([task.pk])  # nothing of the killed sweep was committed
 
     worker_process("--pool=solo")
