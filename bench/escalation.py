@@ -7,7 +7,7 @@ Creates its own database (plantcoord_bench_esc; dropped at the end unless --keep
 it, bulk-inserts ``--tasks`` open tasks (on 1,000 exceptions, each task's planner group of 3
 people is notified on escalation) of which ``--due-share`` come due spread over the next
 ``--window`` seconds and the rest hours later. Then it runs the real sweep
-(``workflows.services.escalation_sweep``) every ``--interval`` seconds as beat would, in a
+(``workflows.sla.escalation_sweep``) every ``--interval`` seconds as beat would, in a
 bounded loop, until every due task's first level has fired. Prints and writes to
 bench/ESCALATION.md: time per batch, the worst lateness from due time to the recorded
 escalation (target ≤ 20 s), the cost of a sweep with nothing due (target ≤ 5 ms) and the
@@ -125,7 +125,7 @@ def main() -> None:
     from django.db.models import Max
 
     from workflows.models import Notification, TaskEvent
-    from workflows.services import escalation_sweep
+    from workflows.sla import escalation_sweep
 
     seconds = seed(args.tasks, args.due_share, args.window)
     n_due = int(args.tasks * args.due_share)

@@ -4,6 +4,8 @@ through transitions (pages, API, events), which audit who and why."""
 from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
 
+from kernel.admin import ReadOnlyAdmin
+
 from . import models
 
 
@@ -17,19 +19,6 @@ class StateChangeInline(GenericTabularInline):
     ct_fk_field = "object_id"
 
     def has_add_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For append-only records (audit trails, timelines): readable, never edited in admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -14,8 +14,9 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Case, F, Q, Value, When
 
+from kernel.errors import DomainError
+
 from . import models as m
-from .errors import DomainError
 from .events import PlantEvent, batch_cache
 from .services import transition_apply
 
@@ -153,7 +154,7 @@ def _production_progress(event: PlantEvent, site: m.Site) -> bool:
     m.Job.objects.filter(pk=job.pk).update(good_quantity=data["good"], scrap_quantity=data["scrap"])
     if job.status != m.Job.Status.RUNNING and data["good"] + data["scrap"] > 0:
         # The first counts mean the line started the job, whatever the plan said.
-        transition_apply(job, transition="start", via=m.StateChange.Via.EVENT, reason=_why(event))
+        transition_apply(job.start, via=m.StateChange.Via.EVENT, reason=_why(event))
     return True
 
 
@@ -210,7 +211,11 @@ def _labor_availability(event: PlantEvent, site: m.Site) -> bool:
 
 
 def _lot_for(event: PlantEvent, site: m.Site) -> m.Lot:
-    return _get(m.Lot, "data.lot", code=event.data["lot"], location__site=site)
+    """The event's lot, locked: its state changes here (a quality engineer may act at once)."""
+    try:
+        return m.Lot.objects.select_for_update().get(code=event.data["lot"], location__site=site)
+    except m.Lot.DoesNotExist:
+        raise EventApplyError("data.lot", f"unknown lot {event.data['lot']!r}") from None
 
 
 def _quality_hold(event: PlantEvent, site: m.Site) -> bool:
@@ -226,8 +231,7 @@ def _quality_hold(event: PlantEvent, site: m.Site) -> bool:
         f" ({event.data['defect_code']})" if event.data.get("defect_code") else ""
     )
     transition_apply(
-        lot,
-        transition="hold",
+        lot.hold,
         via=m.StateChange.Via.EVENT,
         reason=_why(event),
         hold_reason=reason[:200],
@@ -235,11 +239,12 @@ def _quality_hold(event: PlantEvent, site: m.Site) -> bool:
     return True
 
 
+# disposition -> the lot's transition
 DISPOSITIONS = {
-    "release": "release",
-    "rework": "rework",
-    "scrap": "scrap",
-    "use_as_is": "use_as_is",
+    "release": lambda lot: lot.release,
+    "rework": lambda lot: lot.rework,
+    "scrap": lambda lot: lot.scrap,
+    "use_as_is": lambda lot: lot.use_as_is,
 }
 
 
@@ -252,8 +257,7 @@ def _quality_disposition(event: PlantEvent, site: m.Site) -> bool:
             "data.lot", f"lot {lot.code} is {lot.status}, not on hold; nothing to disposition"
         )
     transition_apply(
-        lot,
-        transition=DISPOSITIONS[event.data["disposition"]],
+        DISPOSITIONS[event.data["disposition"]](lot),
         via=m.StateChange.Via.EVENT,
         reason=f"{event.data['rationale']} — {_why(event)}",
     )
@@ -272,9 +276,7 @@ def _order_changed(event: PlantEvent, site: m.Site) -> bool:
     if not _newer(f"order:{order.pk}:{change}", event.time):
         return False
     if change == "cancel":
-        transition_apply(
-            order, transition="cancel", via=m.StateChange.Via.EVENT, reason=_why(event)
-        )
+        transition_apply(order.cancel, via=m.StateChange.Via.EVENT, reason=_why(event))
         return True
     if change == "add_line":
         _get(m.Item, "data.item", code=data["item"])  # the new line becomes a new ERP order

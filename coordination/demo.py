@@ -14,8 +14,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from kernel.roles import ADMIN, ROLES
+
 from . import models as m
-from .roles import ADMIN, ROLES
 
 SITE_CODE = "RIV"
 DEMO_PASSWORD = "demo"

@@ -6,11 +6,13 @@ exceptions app registers one to raise, correlate and clear exceptions. Observers
 idempotent per ``inbox_id`` (a retried event may reach them again after a rollback).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from kernel.observers import Registry
 
 
 @dataclass(frozen=True)
@@ -28,21 +30,9 @@ class PlantEvent:
     stale: bool = False  # older than state already applied: kept, picture not changed
 
 
-Observer = Callable[[PlantEvent], None]
-_observers: list[Observer] = []
-
-
-def event_observer(fn: Observer) -> Observer:
-    """Register ``fn`` to be called with every applied event (decorator; idempotent)."""
-    if fn not in _observers:
-        _observers.append(fn)
-    return fn
-
-
-def event_notify(event: PlantEvent) -> None:
-    """Called by ingestion inside the event's transaction, after the picture is updated."""
-    for observer in _observers:
-        observer(event)
+# Ingestion notifies every observer inside the event's transaction, after the picture is
+# updated; the exceptions app registers one (``exceptions.apps``).
+event_observers: Registry[PlantEvent] = Registry("plant events")
 
 
 _batch: ContextVar[dict | None] = ContextVar("event_batch", default=None)

@@ -1,64 +1,96 @@
-"""Writes on the operational picture. Every state change goes through ``transition_apply``."""
+"""Writes on the operational picture. Every state change goes through ``transition_apply``
+on a row held by ``row_locked`` (or claimed by the caller)."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django_fsm import ConcurrentTransition, can_proceed
 
-from .errors import ConflictError, NotFoundError, TransitionError
+from kernel.errors import ConflictError, NotFoundError, TransitionError
+
 from .models import Lot, StateChange
 
+M = TypeVar("M", bound=models.Model)
 
-def transition_apply(
-    obj_or_model: models.Model | type[models.Model],
+
+@contextmanager
+def row_locked(
+    model: type[M],
+    pk,
     *,
-    pk=None,
-    transition: str,
-    actor=None,
-    reason: str = "",
-    via: str = StateChange.Via.WEB,
+    authorize: Callable[[M], None] | None = None,
     expected_state: str | None = None,
-    **kwargs,
-) -> models.Model:
-    """Run one FSM transition under a row lock and audit it in the same transaction.
+) -> Iterator[M]:
+    """Hold one row's lock for the length of a transaction: the one lock of an action.
 
-    Two callers racing on one row: the second waits on the lock, then finds the state moved
-    and gets ``ConflictError`` (or ``TransitionError``), never a silent overwrite. On SQLite
-    the lock is a no-op; ``ConcurrentTransitionMixin``'s state-filtered UPDATE still refuses
-    the loser. ``expected_state`` is the state the user saw: acting on a stale page conflicts.
+    Inside, everything an action checks (who may act, the state the user saw, its own rules)
+    and changes happens on the locked row. Two callers racing on one row: the second waits
+    on the lock, then finds the state moved and gets ``ConflictError`` (or
+    ``TransitionError``), never a silent overwrite. On SQLite the lock is a no-op;
+    ``ConcurrentTransitionMixin``'s state-filtered UPDATE still refuses the loser.
+    ``expected_state`` is the state the user saw: acting on a stale page conflicts.
     """
-    model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
-    pk = pk if pk is not None else obj_or_model.pk
     with transaction.atomic():
         try:
             obj = model.objects.select_for_update().get(pk=pk)
-        except model.DoesNotExist:
+        except (model.DoesNotExist, ValueError, TypeError):
             raise NotFoundError(f"{model._meta.verbose_name} {pk} does not exist") from None
-        before = obj.status
-        label = f"{model._meta.verbose_name} {obj}"
-        if expected_state is not None and before != expected_state:
+        if authorize is not None:
+            authorize(obj)
+        if expected_state is not None and obj.status != expected_state:
             raise ConflictError(
-                f"{label} is now {before} (you saw {expected_state}); reload and try again",
-                current_state=before,
+                f"{_label(obj)} is now {obj.status} (you saw {expected_state}); "
+                "reload and try again",
+                current_state=obj.status,
             )
-        method = getattr(obj, transition, None)
-        if method is None or not hasattr(method, "_django_fsm"):
-            raise TransitionError(f"{label} has no action {transition!r}")
-        if not can_proceed(method):
-            raise TransitionError(
-                f"cannot {transition.replace('_', ' ')} {label}: it is {before}",
-                current_state=before,
-            )
-        method(**kwargs)
+        yield obj
+
+
+def transition_apply(
+    transition: Callable,
+    *,
+    actor=None,
+    reason: str = "",
+    via: str = StateChange.Via.WEB,
+    **kwargs,
+) -> models.Model:
+    """Run one FSM transition (a bound method: ``lot.hold``) and audit it, in one transaction.
+
+    The caller holds the row: inside ``row_locked``, or rows it claimed with
+    ``select_for_update``. A copy that is not current still cannot overwrite: the save is
+    filtered by the state it was read in.
+    """
+    obj = getattr(transition, "__self__", None)
+    name = getattr(transition, "__name__", "?")
+    if obj is None or not hasattr(transition, "_django_fsm"):
+        raise TransitionError(f"{_label(obj) if obj else 'this'} has no action {name!r}")
+    before = obj.status
+    if not can_proceed(transition):
+        raise TransitionError(
+            f"{_label(obj)} is already {before}: cannot {name.replace('_', ' ')} it; "
+            "nothing was changed",
+            current_state=before,
+        )
+    with transaction.atomic():
+        fields = [f for f in obj._meta.concrete_fields if not f.primary_key]
+        seen = {f.attname: getattr(obj, f.attname) for f in fields}
+        transition(**kwargs)
+        # Only what the transition changed: the caller may have written other columns of
+        # this row with an UPDATE (counts, timestamps) that a full save would overwrite.
+        changed = [f.attname for f in fields if getattr(obj, f.attname) != seen[f.attname]]
         try:
-            obj.save()
+            obj.save(update_fields=changed)
         except ConcurrentTransition:
             raise ConflictError(
-                f"{label} was changed by someone else; reload and try again"
+                f"{_label(obj)} was changed by someone else; reload and try again"
             ) from None
         StateChange.objects.create(
-            content_type=ContentType.objects.get_for_model(model),
+            content_type=ContentType.objects.get_for_model(type(obj)),
             object_id=obj.pk,
-            transition=transition,
+            transition=name,
             from_state=before,
             to_state=obj.status,
             actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -66,6 +98,11 @@ def transition_apply(
             reason=reason,
         )
     return obj
+
+
+def _label(obj: models.Model) -> str:
+    """How messages name the object: its own ``action_label`` or "<kind> <str>"."""
+    return getattr(obj, "action_label", None) or f"{obj._meta.verbose_name} {obj}"
 
 
 def state_history(obj: models.Model):
@@ -80,9 +117,8 @@ def lot_hold(*, code: str, actor=None, reason: str, via: str = StateChange.Via.W
     if not reason.strip():
         raise TransitionError("a hold needs a reason", field="reason")
     lot = _by_code(Lot, code=code)
-    return transition_apply(
-        lot, transition="hold", actor=actor, reason=reason, via=via, hold_reason=reason
-    )
+    with row_locked(Lot, lot.pk) as lot:
+        return transition_apply(lot.hold, actor=actor, reason=reason, via=via, hold_reason=reason)
 
 
 def _by_code(model: type[models.Model], **lookup) -> models.Model:

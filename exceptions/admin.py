@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from coordination.admin import ReadOnlyAdmin
+from kernel.admin import ReadOnlyAdmin
 
 from . import models
 

@@ -3,7 +3,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from coordination.roles import ROLES
+from kernel.actions import ActionForm
+from kernel.roles import ROLES
 
 from .models import ExceptionCase
 from .selectors import root_cause_choices
@@ -11,7 +12,7 @@ from .selectors import root_cause_choices
 STATES = [("", ""), *ExceptionCase.Status.choices]
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(ActionForm):
     expected_state = forms.ChoiceField(choices=STATES, required=False, widget=forms.HiddenInput)
 
 
@@ -48,7 +49,9 @@ class ResolveForm(AcknowledgeForm):
         self.fields["root_cause"].choices = [("", "— choose —"), *root_cause_choices()]
 
 
-class AssignForm(forms.Form):
+class AssignForm(ActionForm):
+    """A person or a role group (the service refuses both or neither)."""
+
     user = forms.ChoiceField(required=False, label="Person")
     group = forms.ChoiceField(
         required=False, label="or group", choices=[("", "—")] + [(r, r) for r in ROLES]
@@ -66,16 +69,8 @@ class AssignForm(forms.Form):
         )
         self.fields["user"].choices = [("", "—")] + [(u, u) for u in users]
 
-    def clean(self):
-        data = super().clean()
-        if bool(data.get("user")) == bool(data.get("group")):
-            raise forms.ValidationError("Choose either a person or a group.")
-        return data
+    @classmethod
+    def initial_for(cls, target) -> dict:
+        from .services import case_owner_token
 
-
-FORMS = {
-    "acknowledge": AcknowledgeForm,
-    "assign": AssignForm,
-    "dismiss": DismissForm,
-    "resolve": ResolveForm,
-}
+        return {"expected_owner": case_owner_token(target)}

@@ -165,17 +165,20 @@ class RootCause(models.Model):
         return f"{self.category.name} → {self.name}"
 
 
-OPEN_STATES = ("open", "acknowledged")
+class CaseStatus(models.TextChoices):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+OPEN_STATES = (CaseStatus.OPEN, CaseStatus.ACKNOWLEDGED)
 
 
 class ExceptionCase(ConcurrentTransitionMixin, models.Model):
     """One disruption, correlated by (kind, key); open until a person resolves or dismisses it."""
 
-    class Status(models.TextChoices):
-        OPEN = "open"
-        ACKNOWLEDGED = "acknowledged"
-        RESOLVED = "resolved"
-        DISMISSED = "dismissed"
+    Status = CaseStatus
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     key = models.CharField("correlation key", max_length=120)
@@ -255,6 +258,11 @@ class ExceptionCase(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
+
+    @property
+    def action_label(self) -> str:
+        """How messages about acting on it name it."""
+        return f"exception #{self.pk}"
 
     @property
     def is_open(self) -> bool:

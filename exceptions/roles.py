@@ -1,6 +1,6 @@
 """Who may see and act on exceptions. Every floor role views the board of its functions."""
 
-from coordination.roles import FLOOR_ROLES
+from kernel.roles import FLOOR_ROLES
 
 from .kinds import KIND_ROLES
 

@@ -13,6 +13,8 @@ while an action is in flight cannot make htmx drop the action's answer.
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .actions import case_actions_offered
+
 ROW = (
     '<tr id="case-{pk}" class="case sev-{sev} status-{status}">'
     '<td><span class="sev-badge sev-{sev}">{sev_label}</span></td>'
@@ -21,11 +23,9 @@ ROW = (
     "<td>{affected}</td><td>{owner}</td>"
     '<td><time class="age" datetime="{opened}">{age}</time></td>'
     '<td class="num">{events}</td><td>{status}</td>'
-    '<td class="actions">{ack}'
-    '<a class="act-link" data-panel href="{url}/assign/?next={next}">Assign</a>'
-    '<a class="act-link" data-panel href="{url}/resolve/?next={next}">Resolve</a>'
-    '<a class="act-link" data-panel href="{url}/dismiss/?next={next}">Dismiss</a></td></tr>\n'
+    '<td class="actions">{actions}</td></tr>\n'
 )
+LINK = '<a class="act-link" data-panel href="{url}/{action}/?next={next}">{label}</a>'
 ACK = (
     '<form method="post" action="{url}/acknowledge/" data-panel>'
     '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
@@ -63,7 +63,12 @@ def board_rows_html(cases, *, csrf_token: str, next_url: str) -> SafeString:
                 age=case.age,
                 events=case.event_count,
                 next=nxt,
-                ack=ACK.format(url=case.url, csrf=csrf, next=nxt) if case.status == "open" else "",
+                actions="".join(
+                    ACK.format(url=case.url, csrf=csrf, next=nxt)
+                    if action == "acknowledge"
+                    else LINK.format(url=case.url, action=action, next=nxt, label=action.title())
+                    for action in case_actions_offered(case)
+                ),
             )
         )
     return mark_safe("".join(out))  # every free-text value is escaped above

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from coordination.models import Line, Site, StateChange
-from coordination.roles import ROLES
+from kernel.errors import InvalidInputError, NotFoundError
+from kernel.roles import ROLES
 
-from .errors import InvalidInputError, NotFoundError
 from .kinds import kinds_for
 from .models import (
     OPEN_STATES,
@@ -383,3 +383,19 @@ def case_list(*, user, params):
             when = timezone.make_aware(when)
         qs = qs.filter(updated_at__gte=when)
     return qs.order_by("-severity", "opened_at", "id")
+
+
+def case_by_key(*, kind: str, key: str) -> ExceptionCase:
+    """The open exception of a correlation key (other systems need not keep our ids)."""
+    if kind not in Kind.values:
+        raise InvalidInputError(f"kind must be one of {', '.join(Kind.values)}", field="kind")
+    if not (key or "").strip():
+        raise InvalidInputError("key is required", field="key")
+    case = (
+        ExceptionCase.objects.filter(kind=kind, key=key.strip(), status__in=OPEN_STATES)
+        .order_by("-opened_at")
+        .first()
+    )
+    if case is None:
+        raise NotFoundError(f"no open {kind} exception on key {key}")
+    return case

@@ -18,18 +18,17 @@ from django.utils import timezone
 
 from coordination.events import PlantEvent, batch_cache
 from coordination.models import Site, StateChange
-from coordination.roles import ROLES
-from coordination.services import transition_apply
-
-from .errors import (
-    ConditionActiveError,
+from coordination.services import row_locked, transition_apply
+from kernel.errors import (
     ConflictError,
     InvalidInputError,
-    NotFoundError,
     PermissionDeniedError,
     TransitionError,
 )
-from .hooks import CaseChange, case_notify
+from kernel.roles import ROLES
+
+from .errors import ConditionActiveError
+from .hooks import CaseChange, Change, case_observers
 from .impact import impact_assess, severity_assess
 from .kinds import Subject, subject_for
 from .models import (
@@ -199,7 +198,7 @@ def _case_open(event, rule, subject, facts) -> ExceptionCase:
             f"repeat of #{predecessor.pk}, resolved {predecessor.resolved_at:%d %b %H:%M} "
             f"({cause})",
         )
-    case_notify(CaseChange(case.pk, "opened", case.kind, case.key, case.severity))
+    case_observers.notify(CaseChange(case.pk, Change.OPENED, case.kind, case.key, case.severity))
     return case
 
 
@@ -214,16 +213,16 @@ def _case_join(case, event, rule, subject, facts) -> None:
     if subject.title and event.time >= case.last_seen_at:
         case.title = subject.title[:200]
     _entry(case, Entry.SIGNAL, _describe(event), event=event)
-    change = "joined"
+    change = Change.JOINED
     if not case.condition_active:
         case.condition_active = True
         case.cleared_at = None
-        change = "reactivated"
+        change = Change.REACTIVATED
         _entry(case, Entry.SIGNAL, "condition active again")
     _assess(case)
     case.updated_at = timezone.now()
     case.save()
-    case_notify(CaseChange(case.pk, change, case.kind, case.key, case.severity, previous))
+    case_observers.notify(CaseChange(case.pk, change, case.kind, case.key, case.severity, previous))
     if case.severity != previous:
         _entry(
             case,
@@ -231,8 +230,10 @@ def _case_join(case, event, rule, subject, facts) -> None:
             f"severity {Severity(previous).label} → {case.get_severity_display()}: "
             + "; ".join(case.severity_reasons[1:] or ["impact changed"]),
         )
-        case_notify(
-            CaseChange(case.pk, "severity_changed", case.kind, case.key, case.severity, previous)
+        case_observers.notify(
+            CaseChange(
+                case.pk, Change.SEVERITY_CHANGED, case.kind, case.key, case.severity, previous
+            )
         )
 
 
@@ -280,7 +281,9 @@ def _clear(event: PlantEvent, rule: RaiseRule, subject: Subject, facts: dict) ->
             case.condition_active = False
             case.cleared_at = timezone.now()
             _entry(case, Entry.CLEARED, f"cleared ({rule.name}): " + _describe(event), event=event)
-            case_notify(CaseChange(case.pk, "cleared", case.kind, case.key, case.severity))
+            case_observers.notify(
+                CaseChange(case.pk, Change.CLEARED, case.kind, case.key, case.severity)
+            )
         else:
             _entry(case, Entry.SIGNAL, "still clear: " + _describe(event), event=event)
         case.updated_at = timezone.now()
@@ -301,35 +304,15 @@ def case_authorize(user, case: ExceptionCase) -> None:
         )
 
 
-def _locked(case_id) -> ExceptionCase:
-    try:
-        return ExceptionCase.objects.select_for_update().get(pk=case_id)
-    except (ExceptionCase.DoesNotExist, ValueError, TypeError):
-        raise NotFoundError(f"exception {case_id} does not exist") from None
+def _actor_may_act(actor):
+    return lambda case: case_authorize(actor, case)
 
 
-def _transition(case, name, *, actor, via, reason, expected_state, change, **kwargs):
-    try:
-        case = transition_apply(
-            case,
-            transition=name,
-            actor=actor,
-            reason=reason,
-            via=via,
-            expected_state=expected_state or None,
-            **kwargs,
-        )
-    except TransitionError as exc:
-        # Someone else got there first: say what it is now, in words a supervisor reads.
-        current = exc.extra.get("current_state")
-        if current not in ExceptionCase.Status.values:
-            raise
-        raise TransitionError(
-            f"exception #{case.pk} is already {current}: cannot {name} it; nothing was changed",
-            current_state=current,
-        ) from None
+def _case_transition(case, transition, *, actor, via, reason, change: Change, **kwargs):
+    """Run a person's transition on the locked exception; tell observers; bump the board."""
+    transition_apply(transition, actor=actor, via=via, reason=reason, **kwargs)
     ExceptionCase.objects.filter(pk=case.pk).update(updated_at=timezone.now())
-    case_notify(
+    case_observers.notify(
         CaseChange(
             case.pk, change, case.kind, case.key, case.severity, actor_id=getattr(actor, "pk", None)
         )
@@ -342,17 +325,19 @@ def case_acknowledge(
     *, case_id, actor, via: str = StateChange.Via.WEB, expected_state: str | None = None
 ) -> ExceptionCase:
     """Someone has seen it and owns it (the actor, unless it was assigned already)."""
-    with transaction.atomic():
-        case = _locked(case_id)
-        case_authorize(actor, case)
-        return _transition(
+    with row_locked(
+        ExceptionCase,
+        case_id,
+        authorize=_actor_may_act(actor),
+        expected_state=expected_state or None,
+    ) as case:
+        return _case_transition(
             case,
-            "acknowledge",
+            case.acknowledge,
             actor=actor,
             via=via,
             reason="acknowledged",
-            expected_state=expected_state,
-            change="acknowledged",
+            change=Change.ACKNOWLEDGED,
             by=actor if getattr(actor, "is_authenticated", False) else None,
         )
 
@@ -364,17 +349,19 @@ def case_dismiss(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInputError("say why it is dismissed (e.g. false alarm)", field="reason")
-    with transaction.atomic():
-        case = _locked(case_id)
-        case_authorize(actor, case)
-        return _transition(
+    with row_locked(
+        ExceptionCase,
+        case_id,
+        authorize=_actor_may_act(actor),
+        expected_state=expected_state or None,
+    ) as case:
+        return _case_transition(
             case,
-            "dismiss",
+            case.dismiss,
             actor=actor,
             via=via,
             reason=reason,
-            expected_state=expected_state,
-            change="dismissed",
+            change=Change.DISMISSED,
             why=reason,
         )
 
@@ -383,39 +370,42 @@ def case_resolve(
     *,
     case_id,
     actor,
-    root_cause_id,
+    root_cause,
     note: str,
     confirm_active: bool = False,
     via: str = StateChange.Via.WEB,
     expected_state: str | None = None,
 ) -> ExceptionCase:
-    """Close with a root cause from the taxonomy and a note; still active needs confirming."""
+    """Close with a root cause from the taxonomy (its id) and a note; still active needs
+    confirming."""
     note = (note or "").strip()
     try:
         cause = RootCause.objects.select_related("category").get(
-            pk=int(root_cause_id), active=True, category__active=True
+            pk=int(root_cause), active=True, category__active=True
         )
-    except (RootCause.DoesNotExist, ValueError, TypeError):
+    except (RootCause.DoesNotExist, ValueError, TypeError, OverflowError):
         raise InvalidInputError("choose a root cause from the list", field="root_cause") from None
     if not note:
         raise InvalidInputError("add a note: what was done and found", field="note")
-    with transaction.atomic():
-        case = _locked(case_id)
-        case_authorize(actor, case)
-        if case.is_open and case.condition_active and not confirm_active:
+    with row_locked(
+        ExceptionCase,
+        case_id,
+        authorize=_actor_may_act(actor),
+        expected_state=expected_state or None,
+    ) as case:
+        while_active = case.is_open and case.condition_active
+        if while_active and not confirm_active:
             raise ConditionActiveError(
                 f"the condition is still active ({case.title}); confirm to resolve anyway",
                 field="confirm_active",
             )
-        while_active = case.is_open and case.condition_active
-        return _transition(
+        return _case_transition(
             case,
-            "resolve",
+            case.resolve,
             actor=actor,
             via=via,
             reason=f"{cause}: {note}" + (" (resolved while still active)" if while_active else ""),
-            expected_state=expected_state,
-            change="resolved",
+            change=Change.RESOLVED,
             root_cause=cause,
             note=note,
             while_active=while_active,
@@ -457,9 +447,7 @@ def case_assign(
         target_group = Group.objects.filter(name=str(group), name__in=ROLES).first()
         if target_group is None:
             raise InvalidInputError(f"no role {group}", field="group")
-    with transaction.atomic():
-        case = _locked(case_id)
-        case_authorize(actor, case)
+    with row_locked(ExceptionCase, case_id, authorize=_actor_may_act(actor)) as case:
         if not case.is_open:
             raise TransitionError(
                 f"exception #{case.pk} is {case.status}; only open ones are assigned",
@@ -476,24 +464,10 @@ def case_assign(
         case.save(update_fields=["owner_user", "owner_group", "updated_at"])
         who = target_user.get_username() if target_user else f"{target_group.name} (group)"
         _entry(case, Entry.ASSIGNED, f"assigned to {who}", actor=actor, via=via)
-        case_notify(
-            CaseChange(case.pk, "assigned", case.kind, case.key, case.severity, actor_id=actor.pk)
+        case_observers.notify(
+            CaseChange(
+                case.pk, Change.ASSIGNED, case.kind, case.key, case.severity, actor_id=actor.pk
+            )
         )
         board_bump()
-    return case
-
-
-def case_by_key(*, kind: str, key: str) -> ExceptionCase:
-    """The open exception of a correlation key (other systems need not keep our ids)."""
-    if kind not in Kind.values:
-        raise InvalidInputError(f"kind must be one of {', '.join(Kind.values)}", field="kind")
-    if not (key or "").strip():
-        raise InvalidInputError("key is required", field="key")
-    case = (
-        ExceptionCase.objects.filter(kind=kind, key=key.strip(), status__in=OPEN_STATES)
-        .order_by("-opened_at")
-        .first()
-    )
-    if case is None:
-        raise NotFoundError(f"no open {kind} exception on key {key}")
     return case

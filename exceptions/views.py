@@ -12,13 +12,12 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from coordination.models import StateChange
+from kernel.errors import NotFoundError, PermissionDeniedError
 
-from . import selectors, services
-from .errors import DomainError, InvalidInputError, NotFoundError, PermissionDeniedError
-from .forms import FORMS
+from . import selectors
+from .actions import CASE_ACTIONS, case_actions_offered
 from .models import ExceptionCase
 from .rows import board_rows_html
-from .services import case_owner_token
 
 VIEW = "exceptions.view_exceptioncase"
 
@@ -58,31 +57,24 @@ def board(request):
 
 @permission_required(VIEW, raise_exception=True)
 def case_detail(request, pk: int):
-    try:
-        case = selectors.case_get(user=request.user, pk=pk)
-    except NotFoundError as exc:
-        raise Http404(exc.detail) from None
+    case = _case_or_404(request, pk)
+    can_act = request.user.has_perm(f"exceptions.act_on_{case.kind}")
+    offered = case_actions_offered(case) if can_act else []
     context = {
         "case": case,
         "timeline": selectors.case_timeline(case),
         "predecessors": selectors.case_predecessors(case),
         "repeats": list(case.repeats.order_by("-opened_at")[:10]),
-        "forms": _forms_for(case),
-        "can_act": request.user.has_perm(f"exceptions.act_on_{case.kind}"),
+        "actions": [(name, CASE_ACTIONS.form(name, case)) for name in offered],
     }
     return render(request, "exceptions/case_detail.html", context)
 
 
-def _initial(case: ExceptionCase, action: str) -> dict:
-    if action == "assign":
-        return {"expected_owner": case_owner_token(case)}
-    return {"expected_state": case.status}
-
-
-def _forms_for(case: ExceptionCase) -> dict:
-    if not case.is_open:
-        return {}
-    return {name: form(initial=_initial(case, name)) for name, form in FORMS.items()}
+def _case_or_404(request, pk: int) -> ExceptionCase:
+    try:
+        return selectors.case_get(user=request.user, pk=pk)
+    except NotFoundError as exc:
+        raise Http404(exc.detail) from None
 
 
 def _next(request, case) -> str:
@@ -100,49 +92,29 @@ def case_action(request, pk: int, action: str):
     Invalid input and conflicts re-render the form with 200 (htmx does not swap 4xx) and
     change nothing; success tells the board to refresh (``board-changed``).
     """
-    if action not in FORMS:
-        raise Http404("no such action")
-    try:
-        case = selectors.case_get(user=request.user, pk=pk)
-    except NotFoundError as exc:
-        raise Http404(exc.detail) from None
-    form_class = FORMS[action]
-    error = None
-    if request.method == "POST":
-        form = form_class(request.POST)
-        if form.is_valid():
-            try:
-                _perform(request, case, action, form.cleaned_data)
-            except InvalidInputError as exc:
-                if exc.field in form.fields:
-                    form.add_error(exc.field, exc.detail)
-                else:
-                    form.add_error(None, exc.detail)
-            except PermissionDeniedError as exc:
-                error = exc.detail
-                status = 403
-                if request.htmx:
-                    status = 200
-                return _panel(request, case, action, form, error, status=status)
-            except DomainError as exc:
-                error = exc.detail
-            else:
-                done = f"#{case.pk} {_past(action)}."
-                if request.htmx:
-                    response = render(
-                        request,
-                        "exceptions/_panel.html#done",
-                        {"message": done, "case": case},
-                    )
-                    return trigger_client_event(response, "board-changed")
-                messages.success(request, done)
-                return redirect(_next(request, case))
-    else:
-        form = form_class(initial=_initial(case, action))
-    return _panel(request, case, action, form, error)
+    CASE_ACTIONS[action]  # 404 for an unknown action, before any lookup
+    case = _case_or_404(request, pk)
+    if request.method == "GET":
+        return _panel(request, case, action, CASE_ACTIONS.form(action, case))
+    outcome = CASE_ACTIONS.submit(
+        action, case, data=request.POST, actor=request.user, via=StateChange.Via.WEB
+    )
+    if outcome.ok:
+        if request.htmx:
+            response = render(
+                request, "exceptions/_panel.html#done", {"message": outcome.message, "case": case}
+            )
+            return trigger_client_event(response, "board-changed")
+        messages.success(request, outcome.message)
+        return redirect(_next(request, case))
+    error = outcome.error
+    status = 200
+    if isinstance(error, PermissionDeniedError) and not request.htmx:
+        status = 403
+    return _panel(request, case, action, outcome.form, error.detail if error else None, status)
 
 
-def _panel(request, case, action, form, error, status=200):
+def _panel(request, case, action, form, error=None, status=200):
     context = {
         "case": case,
         "action": action,
@@ -152,36 +124,3 @@ def _panel(request, case, action, form, error, status=200):
     }
     template = "exceptions/_panel.html#form" if request.htmx else "exceptions/action_page.html"
     return render(request, template, context, status=status)
-
-
-def _past(action: str) -> str:
-    return {
-        "acknowledge": "acknowledged",
-        "assign": "assigned",
-        "dismiss": "dismissed",
-        "resolve": "resolved",
-    }[action]
-
-
-def _perform(request, case, action, data) -> None:
-    common = {"case_id": case.pk, "actor": request.user, "via": StateChange.Via.WEB}
-    state = data.get("expected_state") or None
-    if action == "acknowledge":
-        services.case_acknowledge(**common, expected_state=state)
-    elif action == "dismiss":
-        services.case_dismiss(**common, reason=data["reason"], expected_state=state)
-    elif action == "resolve":
-        services.case_resolve(
-            **common,
-            root_cause_id=data["root_cause"],
-            note=data["note"],
-            confirm_active=data["confirm_active"],
-            expected_state=state,
-        )
-    elif action == "assign":
-        services.case_assign(
-            **common,
-            user=data.get("user") or None,
-            group=data.get("group") or None,
-            expected_owner=data.get("expected_owner"),
-        )

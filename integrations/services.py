@@ -13,9 +13,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from coordination.apply import EventApplyError, event_apply
-from coordination.errors import DomainError, NotFoundError
-from coordination.events import event_batch, event_notify
+from coordination.events import event_batch, event_observers
 from coordination.models import Site, StateChange
+from kernel.errors import DomainError, NotFoundError
 
 from .cloudevents import EVENT_TYPES, validate
 from .models import InboxEvent, Integration, IntegrationKey, key_digest
@@ -320,7 +320,7 @@ def _process_row(row: InboxEvent) -> None:
         with transaction.atomic():  # a savepoint: a refused event changes nothing
             event = row.as_plant_event()
             applied = event_apply(event)
-            event_notify(replace(event, stale=not applied))
+            event_observers.notify(replace(event, stale=not applied))
     except EventApplyError as exc:
         row.status, row.error, row.error_field = InboxEvent.Status.FAILED, exc.message, exc.field
     except DomainError as exc:

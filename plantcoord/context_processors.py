@@ -1,6 +1,6 @@
 from django.urls import NoReverseMatch, reverse
 
-from coordination.roles import ROLES
+from kernel.roles import ROLES
 
 # (label, url name, permission needed) — later apps add the board, inbox, holds, proposals.
 NAVIGATION = [

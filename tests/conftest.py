@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from coordination.roles import ROLES
+from kernel.roles import ROLES
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +153,7 @@ def wait_for(condition, timeout: float = 60, interval: float = 0.2, what: str = 
 def race(target, callers: int = 2) -> list[tuple[str, object]]:
     """Run ``target(k)`` in ``callers`` threads released at once (each on its own database
     connection); returns ``("ok", result)`` or ``(error code, detail)`` per caller."""
-    from coordination.errors import DomainError
+    from kernel.errors import DomainError
 
     barrier = threading.Barrier(callers)
     outcomes = []

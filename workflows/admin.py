@@ -8,8 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from coordination.admin import ReadOnlyAdmin
 from exceptions.models import ExceptionCase
+from kernel.admin import ReadOnlyAdmin
 
 from . import models as m
 from .routing import rule_preview

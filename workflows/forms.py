@@ -2,12 +2,14 @@
 
 from django import forms
 
+from kernel.actions import ActionForm
+
 from .models import Task
 
 STATES = [("", ""), *Task.Status.choices]
 
 
-class ClaimForm(forms.Form):
+class ClaimForm(ActionForm):
     expected_state = forms.ChoiceField(choices=STATES, required=False, widget=forms.HiddenInput)
 
 
@@ -41,15 +43,15 @@ class CompleteForm(ClaimForm):
         required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, task: Task, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["option"].choices = [(o["value"], o["label"]) for o in task.options]
-        labels = [o.get("value_label") for o in task.options if o.get("needs_value")]
+    def __init__(self, *args, target: Task, **kwargs):
+        super().__init__(*args, target=target, **kwargs)
+        self.fields["option"].choices = [(o["value"], o["label"]) for o in target.options]
+        labels = [o.get("value_label") for o in target.options if o.get("needs_value")]
         if labels:
             self.fields["value"].help_text = "Needed for: " + ", ".join(labels)
 
 
-class PauseForm(forms.Form):
+class PauseForm(ActionForm):
     reason = forms.CharField(
         max_length=300,
         label="Waiting for",
@@ -57,7 +59,7 @@ class PauseForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class NoteForm(ActionForm):
     note = forms.CharField(
         max_length=300, label="Progress", error_messages={"required": "Write what progressed."}
     )

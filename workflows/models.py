@@ -312,15 +312,18 @@ class WorkflowRun(ConcurrentTransitionMixin, models.Model):
         self.end_reason = why[:200]
 
 
-ACTIVE_TASK_STATES = ("open", "claimed")
+class TaskStatus(models.TextChoices):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_TASK_STATES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
 class Task(ConcurrentTransitionMixin, models.Model):
-    class Status(models.TextChoices):
-        OPEN = "open"
-        CLAIMED = "claimed"
-        DONE = "done"
-        CANCELLED = "cancelled"
+    Status = TaskStatus
 
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
     case = models.ForeignKey(ExceptionCase, on_delete=models.CASCADE, related_name="tasks")
@@ -391,6 +394,11 @@ class Task(ConcurrentTransitionMixin, models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_TASK_STATES
+
+    @property
+    def action_label(self) -> str:
+        """How messages about acting on it name it."""
+        return f"task “{self.title}”"
 
     @property
     def owner_label(self) -> str:

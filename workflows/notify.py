@@ -20,6 +20,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from kernel.errors import InvalidInputError
+
 from .models import Notification, NotificationPreference, Task, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -209,3 +211,40 @@ def webhook_deliver(delivery_id: int, *, timeout: float = 10) -> str:
         status=WebhookDelivery.Status.FAILED, last_error=error
     )
     return "failed"
+
+
+def task_payload(task: Task, **extra) -> dict:
+    return {
+        "task": task.pk,
+        "case": task.case_id,
+        "title": task.title,
+        "status": task.status,
+        "due_at": task.due_at.isoformat(),
+        "owner_group": task.owner_group_id,
+        "assignee": task.assignee_id,
+        **extra,
+    }
+
+
+def notifications_read(*, user, ids=None) -> int:
+    """Mark the user's notifications read (all, or these ids)."""
+    qs = Notification.objects.filter(user=user, read_at=None)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+def preference_update(*, user, in_app: bool, email: bool, collapse_minutes) -> None:
+    try:
+        minutes = int(collapse_minutes)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            "collapse window must be a whole number of minutes", field="collapse_minutes"
+        ) from None
+    if not 0 <= minutes <= 24 * 60:
+        raise InvalidInputError(
+            "collapse window must be between 0 and 1440 minutes", field="collapse_minutes"
+        )
+    NotificationPreference.objects.update_or_create(
+        user=user, defaults={"in_app": in_app, "email": email, "collapse_minutes": minutes}
+    )

@@ -1,7 +1,7 @@
 """Who sees tasks and decisions: every floor role has an inbox. Acting is decided per task
 (owning group or assignee), not by a model permission; admin edits the configuration."""
 
-from coordination.roles import FLOOR_ROLES
+from kernel.roles import FLOOR_ROLES
 
 WORKFLOWS_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "view_task": FLOOR_ROLES,

@@ -44,7 +44,7 @@ def inbox_counts(user) -> Counts:
 
 
 def task_get(*, pk) -> Task:
-    from .errors import NotFoundError
+    from kernel.errors import NotFoundError
 
     try:
         return Task.objects.select_related("case", "owner_group", "assignee", "run").get(pk=int(pk))

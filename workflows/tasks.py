@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from .notify import TransientError, notifications_email, webhook_deliver
-from .services import escalation_sweep
+from .sla import escalation_sweep
 
 
 @shared_task(name="workflows.escalation_sweep", acks_late=True, ignore_result=True)

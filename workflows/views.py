@@ -5,16 +5,21 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from . import selectors, services
-from .errors import DomainError, InvalidInputError, NotFoundError
-from .forms import ClaimForm, CompleteForm, NoteForm, PauseForm, PreferenceForm
+from coordination.models import StateChange
+from kernel.errors import InvalidInputError, NotFoundError
+
+from . import notify, selectors
+from .actions import TASK_ACTIONS
+from .forms import PreferenceForm
 from .models import NotificationPreference
+from .task_actions import task_may_act
 
 VIEW = "workflows.view_task"
-ACTIONS = ("claim", "release", "complete", "pause", "resume", "note")
 
 
 @permission_required(VIEW, raise_exception=True)
@@ -37,18 +42,15 @@ def counts(request):
 
 
 def _card(request, task, *, forms=None, error=None, message=None) -> dict:
-    may_act = services.task_may_act(request.user, task)
+    may_act = task_may_act(request.user, task)
     forms = forms or {}
     if may_act and task.is_active:
-        forms.setdefault(
-            "complete", CompleteForm(task=task, initial={"expected_state": task.status})
-        )
-        forms.setdefault("pause", PauseForm())
-        forms.setdefault("note", NoteForm())
+        for name in ("complete", "pause", "note"):
+            forms.setdefault(name, TASK_ACTIONS.form(name, task))
     return {
         "task": task,
         "due": selectors.due_label(task),
-        "overdue": task.is_active and not task.paused_at and task.due_at < _now(),
+        "overdue": task.is_active and not task.paused_at and task.due_at < timezone.now(),
         "may_act": may_act,
         "forms": forms,
         "error": error,
@@ -56,18 +58,16 @@ def _card(request, task, *, forms=None, error=None, message=None) -> dict:
     }
 
 
-def _now():
-    from django.utils import timezone
-
-    return timezone.now()
+def _task_or_404(pk: int):
+    try:
+        return selectors.task_get(pk=pk)
+    except NotFoundError as exc:
+        raise Http404(exc.detail) from None
 
 
 @permission_required(VIEW, raise_exception=True)
 def task_detail(request, pk: int):
-    try:
-        task = selectors.task_get(pk=pk)
-    except NotFoundError as exc:
-        raise Http404(exc.detail) from None
+    task = _task_or_404(pk)
     context = {"card": _card(request, task), "events": selectors.task_events(task)}
     return render(request, "workflows/task_detail.html", context)
 
@@ -77,75 +77,28 @@ def task_detail(request, pk: int):
 def task_action(request, pk: int, action: str):
     """One action on one task. htmx gets the task card back; bad input re-renders it with the
     error next to its field (200: htmx does not swap 4xx) and changes nothing."""
-    if action not in ACTIONS:
-        raise Http404("no such action")
-    try:
-        task = selectors.task_get(pk=pk)
-    except NotFoundError as exc:
-        raise Http404(exc.detail) from None
+    TASK_ACTIONS[action]  # 404 for an unknown action, before any lookup
+    task = _task_or_404(pk)
     if request.method == "GET":
         return _respond(request, task)
-    form = _bound(action, request.POST, task)
-    error = None
-    if form.is_valid():
-        try:
-            message = _perform(request, task, action, form.cleaned_data)
-        except InvalidInputError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
-        except DomainError as exc:
-            error = exc.detail
-            status = exc.status if not request.htmx else 200
-            task = selectors.task_get(pk=pk)
-            return _respond(request, task, forms={action: form}, error=error, status=status)
-        else:
-            task = selectors.task_get(pk=pk)
-            if request.htmx:
-                response = _respond(request, task, message=message)
-                return trigger_client_event(response, "inbox-changed")
-            messages.success(request, message)
-            return redirect(_next(request, task))
-    status = 200 if request.htmx else 400
-    return _respond(request, task, forms={action: form}, error=error, status=status)
-
-
-def _bound(action, data, task):
-    if action == "complete":
-        return CompleteForm(data, task=task)
-    if action == "pause":
-        return PauseForm(data)
-    if action == "note":
-        return NoteForm(data)
-    return ClaimForm(data)
-
-
-def _perform(request, task, action, data) -> str:
-    user = request.user
-    if action == "claim":
-        services.task_claim(task_id=task.pk, actor=user, expected_state=data["expected_state"])
-        return f"You took “{task.title}”."
-    if action == "release":
-        services.task_release(task_id=task.pk, actor=user, expected_state=data["expected_state"])
-        return f"“{task.title}” is back with its group."
-    if action == "pause":
-        services.task_pause(task_id=task.pk, actor=user, reason=data["reason"])
-        return f"“{task.title}” paused: the clock is stopped."
-    if action == "resume":
-        services.task_resume(task_id=task.pk, actor=user)
-        return f"“{task.title}” resumed."
-    if action == "note":
-        services.task_note(task_id=task.pk, actor=user, note=data["note"])
-        return "Progress noted."
-    decision = services.task_complete(
-        task_id=task.pk,
-        actor=user,
-        option=data["option"],
-        value=data["value"],
-        rationale=data["rationale"],
-        predicted_completion_at=data["predicted_completion_at"],
-        predicted_effect=data["predicted_effect"],
-        expected_state=data["expected_state"],
+    outcome = TASK_ACTIONS.submit(
+        action, task, data=request.POST, actor=request.user, via=StateChange.Via.WEB
     )
-    return f"Decided “{decision.chosen_label}” on “{task.title}”."
+    if outcome.ok:
+        task = selectors.task_get(pk=pk)
+        if request.htmx:
+            response = _respond(request, task, message=outcome.message)
+            return trigger_client_event(response, "inbox-changed")
+        messages.success(request, outcome.message)
+        return redirect(_next(request, task))
+    if outcome.error is not None:
+        status = outcome.error.status if not request.htmx else 200
+        task = selectors.task_get(pk=pk)
+        return _respond(
+            request, task, forms={action: outcome.form}, error=outcome.error.detail, status=status
+        )
+    status = 200 if request.htmx else 400
+    return _respond(request, task, forms={action: outcome.form}, status=status)
 
 
 def _respond(request, task, *, forms=None, error=None, message=None, status=200):
@@ -157,8 +110,6 @@ def _respond(request, task, *, forms=None, error=None, message=None, status=200)
 
 
 def _next(request, task) -> str:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     target = request.POST.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
@@ -179,7 +130,7 @@ def notifications_read(request):
         ids = [int(i) for i in ids] if ids else None
     except ValueError:
         ids = []
-    services.notifications_read(user=request.user, ids=ids)
+    notify.notifications_read(user=request.user, ids=ids)
     if request.htmx:
         response = HttpResponse("")
         return trigger_client_event(response, "inbox-changed")
@@ -195,7 +146,7 @@ def preferences(request):
         form = PreferenceForm(request.POST)
         if form.is_valid():
             try:
-                services.preference_update(user=request.user, **form.cleaned_data)
+                notify.preference_update(user=request.user, **form.cleaned_data)
             except InvalidInputError as exc:
                 form.add_error(exc.field, exc.detail)
             else:

@@ -1,8 +1,8 @@
-from rest_framework.routers import SimpleRouter
+from kernel.api import Router
 
 from . import views
 
-router = SimpleRouter(trailing_slash=True)
+router = Router()
 router.register("lines", views.LineViewSet)
 router.register("orders", views.OrderViewSet)
 router.register("jobs", views.JobViewSet)

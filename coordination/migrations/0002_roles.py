@@ -2,7 +2,8 @@
 
 from django.db import migrations
 
-from coordination.roles import COORDINATION_PERMISSIONS, ROLES, grant
+from coordination.roles import COORDINATION_PERMISSIONS
+from kernel.roles import ROLES, grant
 
 
 def create_roles(apps, schema_editor):

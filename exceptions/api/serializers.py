@@ -100,20 +100,7 @@ class AssignInput(serializers.Serializer):
         required=False, allow_blank=True, help_text="user:<id>, group:<id> or empty"
     )
 
-    def validate(self, attrs):
-        if bool(attrs.get("user")) == bool(attrs.get("group")):
-            raise serializers.ValidationError({"owner": ["give either user or group"]})
-        return attrs
-
 
 class ByKeyInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ExceptionCase._meta.get_field("kind").choices)
     key = serializers.CharField(max_length=120)
-
-
-INPUTS = {
-    "acknowledge": AcknowledgeInput,
-    "dismiss": DismissInput,
-    "resolve": ResolveInput,
-    "assign": AssignInput,
-}

@@ -1,10 +1,10 @@
 from django.urls import re_path
 
-from plantcoord.routers import OptionalSlashRouter
+from kernel.api import Router
 
 from . import views
 
-router = OptionalSlashRouter()
+router = Router()
 router.register("exceptions", views.ExceptionCaseViewSet, basename="exceptioncase")
 router.register("root-causes", views.RootCauseViewSet, basename="rootcause")
 

@@ -3,7 +3,6 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,41 +10,16 @@ from rest_framework.views import APIView
 from coordination.models import StateChange
 
 from .. import selectors, services
-from ..errors import InvalidInputError
+from ..actions import CASE_ACTIONS
 from ..models import ExceptionCase, RootCause
 from . import serializers as s
 
 
-def _act(request, name: str, case_id) -> ExceptionCase:
-    """Validate the action's input, run its service; the same rules as the pages."""
-    data = s.INPUTS[name](data=request.data)
-    data.is_valid(raise_exception=True)
-    v = data.validated_data
-    common = {"case_id": case_id, "actor": request.user, "via": StateChange.Via.API}
-    try:
-        if name == "acknowledge":
-            return services.case_acknowledge(**common, expected_state=v.get("expected_state"))
-        if name == "dismiss":
-            return services.case_dismiss(
-                **common, reason=v["reason"], expected_state=v.get("expected_state")
-            )
-        if name == "resolve":
-            return services.case_resolve(
-                **common,
-                root_cause_id=v["root_cause"],
-                note=v["note"],
-                confirm_active=v["confirm_active"],
-                expected_state=v.get("expected_state"),
-            )
-        return services.case_assign(
-            **common,
-            user=v.get("user"),
-            group=v.get("group"),
-            expected_owner=v.get("expected_owner"),
-        )
-    except InvalidInputError as exc:
-        # Bad input is a 400 naming the field, like the serializer's own errors.
-        raise ValidationError({exc.field: [exc.detail]}) from None
+def _act(request, name: str, case_id) -> Response:
+    """The action table's API door (same services and rules as the pages)."""
+    case = CASE_ACTIONS.api_run(name, case_id, request=request, via=StateChange.Via.API)
+    case = selectors.case_list(user=request.user, params={}).get(pk=case.pk)
+    return Response(s.ExceptionCaseSerializer(case).data)
 
 
 FILTERS = [
@@ -70,40 +44,32 @@ class ExceptionCaseViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        try:
-            return selectors.case_list(user=self.request.user, params=self.request.query_params)
-        except InvalidInputError as exc:
-            raise ValidationError({exc.field: [exc.detail]}) from None
+        return selectors.case_list(user=self.request.user, params=self.request.query_params)
 
     def get_serializer_class(self):
         if self.action == "retrieve":
             return s.ExceptionCaseDetailSerializer
         return s.ExceptionCaseSerializer
 
-    def _do(self, request, pk, name):
-        case = _act(request, name, pk)
-        case = selectors.case_list(user=request.user, params={}).get(pk=case.pk)
-        return Response(s.ExceptionCaseSerializer(case).data)
-
     @extend_schema(request=s.AcknowledgeInput, responses=s.ExceptionCaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def acknowledge(self, request, pk=None):
-        return self._do(request, pk, "acknowledge")
+        return _act(request, "acknowledge", pk)
 
     @extend_schema(request=s.ResolveInput, responses=s.ExceptionCaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def resolve(self, request, pk=None):
-        return self._do(request, pk, "resolve")
+        return _act(request, "resolve", pk)
 
     @extend_schema(request=s.DismissInput, responses=s.ExceptionCaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def dismiss(self, request, pk=None):
-        return self._do(request, pk, "dismiss")
+        return _act(request, "dismiss", pk)
 
     @extend_schema(request=s.AssignInput, responses=s.ExceptionCaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def assign(self, request, pk=None):
-        return self._do(request, pk, "assign")
+        return _act(request, "assign", pk)
 
 
 class ByKeyActionView(APIView):
@@ -115,14 +81,9 @@ class ByKeyActionView(APIView):
     def post(self, request, action: str):
         target = s.ByKeyInput(data=request.data)
         target.is_valid(raise_exception=True)
-        try:
-            case = services.case_by_key(**target.validated_data)
-        except InvalidInputError as exc:
-            raise ValidationError({exc.field: [exc.detail]}) from None
+        case = selectors.case_by_key(**target.validated_data)
         services.case_authorize(request.user, case)
-        case = _act(request, action, case.pk)
-        case = selectors.case_list(user=request.user, params={}).get(pk=case.pk)
-        return Response(s.ExceptionCaseSerializer(case).data)
+        return _act(request, action, case.pk)
 
 
 class RootCauseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -2,9 +2,9 @@
 
 from django.db import migrations
 
-from coordination.roles import grant
 from exceptions.defaults import defaults_seed
 from exceptions.roles import EXCEPTIONS_PERMISSIONS
+from kernel.roles import grant
 
 
 def forwards(apps, schema_editor):

@@ -1,9 +1,10 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from kernel.api import Router
 
 from . import views
 
-router = SimpleRouter(trailing_slash=True)
+router = Router()
 router.register("events", views.InboxEventViewSet, basename="inboxevent")
 
 urlpatterns = [path("events", views.EventsView.as_view(), name="events-ingest"), *router.urls]

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from coordination.api.views import PlantReadViewSet
+from kernel.viewsets import FilteredReadViewSet
 
 from ..authentication import IntegrationKeyAuthentication, IntegrationPrincipal
 from ..models import InboxEvent
@@ -129,7 +129,7 @@ class EventsView(APIView):
         return Response({**counts, "results": results}, status=status.HTTP_200_OK)
 
 
-class InboxEventViewSet(PlantReadViewSet):
+class InboxEventViewSet(FilteredReadViewSet):
     """What arrived and what became of it; ``?status=failed`` lists parked events."""
 
     queryset = InboxEvent.objects.select_related("integration")

@@ -1,11 +1,11 @@
 from django.db import migrations
 
-from coordination.roles import grant
-from integrations.apps import PERMISSIONS
+from integrations.roles import INTEGRATIONS_PERMISSIONS
+from kernel.roles import grant
 
 
 def grant_roles(apps, schema_editor):
-    grant(apps, "integrations", PERMISSIONS)
+    grant(apps, "integrations", INTEGRATIONS_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

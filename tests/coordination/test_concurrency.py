@@ -3,7 +3,7 @@
 import pytest
 
 from coordination.models import Lot, StateChange
-from coordination.services import transition_apply
+from coordination.services import row_locked, transition_apply
 from tests.conftest import race
 from tests.factories import LotFactory
 
@@ -13,7 +13,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def test_concurrent_holds_on_one_lot_one_wins():
     lot = LotFactory()
 
-    outcomes = race(lambda k: transition_apply(Lot, pk=lot.pk, transition="hold", reason=f"r{k}"))
+    def hold(k):
+        with row_locked(Lot, lot.pk) as locked:
+            return transition_apply(locked.hold, reason=f"r{k}")
+
+    outcomes = race(hold)
 
     codes = sorted(code for code, _ in outcomes)
     assert codes == ["ok", "transition_not_allowed"]
@@ -23,9 +27,12 @@ def test_concurrent_holds_on_one_lot_one_wins():
 
 def test_concurrent_different_dispositions_one_wins():
     lot = LotFactory(status=Lot.Status.ON_HOLD)
-    actions = ["release", "scrap"]
 
-    outcomes = race(lambda k: transition_apply(Lot, pk=lot.pk, transition=actions[k]))
+    def disposition(k):
+        with row_locked(Lot, lot.pk) as locked:
+            return transition_apply([locked.release, locked.scrap][k])
+
+    outcomes = race(disposition)
 
     assert sorted(code for code, _ in outcomes) == ["ok", "transition_not_allowed"]
     [change] = StateChange.objects.filter(object_id=lot.pk)

@@ -2,9 +2,9 @@ import pytest
 from django.db import transaction
 from django_fsm import ConcurrentTransition
 
-from coordination.errors import ConflictError, NotFoundError, TransitionError
 from coordination.models import Job, Lot, Order, StateChange
-from coordination.services import lot_hold, state_history, transition_apply
+from coordination.services import lot_hold, row_locked, state_history, transition_apply
+from kernel.errors import ConflictError, NotFoundError, TransitionError
 from tests.factories import JobFactory, LotFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,8 @@ def test_allowed_transition_changes_state_and_is_audited(
     actor = role_user("supervisor")
     obj = factory(status=source)
 
-    transition_apply(obj, transition=action, actor=actor, reason="shift handover", via="api")
+    with row_locked(type(obj), obj.pk) as locked:
+        transition_apply(getattr(locked, action), actor=actor, reason="shift handover", via="api")
 
     obj.refresh_from_db()
     assert obj.status == target
@@ -70,8 +71,8 @@ def test_allowed_transition_changes_state_and_is_audited(
 def test_forbidden_transition_is_refused_and_changes_nothing(factory, source, action):
     obj = factory(status=source)
 
-    with pytest.raises(TransitionError) as err:
-        transition_apply(obj, transition=action, reason="try")
+    with pytest.raises(TransitionError) as err, row_locked(type(obj), obj.pk) as locked:
+        transition_apply(getattr(locked, action), reason="try")
 
     assert source in err.value.detail
     obj.refresh_from_db()
@@ -88,21 +89,25 @@ def test_state_cannot_be_assigned_directly():
 def test_unknown_action_is_a_transition_error():
     lot = LotFactory()
     with pytest.raises(TransitionError, match="no action 'delete'"):
-        transition_apply(lot, transition="delete")
+        transition_apply(lot.delete)
 
 
 def test_acting_on_a_stale_view_conflicts():
     lot = LotFactory(status=Lot.Status.ON_HOLD)
 
-    with pytest.raises(ConflictError, match="is now on_hold"):
-        transition_apply(lot, transition="hold", expected_state=Lot.Status.AVAILABLE)
+    with (
+        pytest.raises(ConflictError, match="is now on_hold"),
+        row_locked(Lot, lot.pk, expected_state=Lot.Status.AVAILABLE) as locked,
+    ):
+        transition_apply(locked.hold)
 
 
 def test_stale_instance_save_is_refused_by_the_state_filter():
     """Even without the row lock (SQLite), a save from a stale copy cannot overwrite."""
     lot = LotFactory()
     stale = Lot.objects.get(pk=lot.pk)
-    transition_apply(lot, transition="hold", reason="first")
+    with row_locked(Lot, lot.pk) as locked:
+        transition_apply(locked.hold, reason="first")
     stale.hold()
     with pytest.raises(ConcurrentTransition), transaction.atomic():
         stale.save()
@@ -110,8 +115,8 @@ def test_stale_instance_save_is_refused_by_the_state_filter():
 
 
 def test_missing_object_is_not_found():
-    with pytest.raises(NotFoundError):
-        transition_apply(Lot, pk=999_999, transition="hold")
+    with pytest.raises(NotFoundError), row_locked(Lot, 999_999) as lot:
+        transition_apply(lot.hold)
 
 
 def test_lot_hold_keeps_the_reason_on_the_lot():
@@ -132,6 +137,7 @@ def test_lot_hold_needs_a_reason():
 
 def test_job_start_records_the_actual_start():
     job = JobFactory()
-    transition_apply(job, transition="start")
+    with row_locked(Job, job.pk) as locked:
+        transition_apply(locked.start)
     job.refresh_from_db()
     assert job.actual_start is not None

@@ -149,7 +149,7 @@ def test_rule_conditions_are_validated_in_admin():
 
 
 def test_registered_observer_runs_through_the_contract(plant):
-    from coordination.events import event_notify
+    from coordination.events import event_observers
 
-    event_notify(plant_event("equipment.status", {"line": "L1", "status": "down"}))
+    event_observers.notify(plant_event("equipment.status", {"line": "L1", "status": "down"}))
     assert ExceptionCase.objects.filter(key="L1").exists()

@@ -7,23 +7,22 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from coordination.models import StateChange
-from exceptions.errors import (
-    ConditionActiveError,
+from exceptions.errors import ConditionActiveError
+from exceptions.hooks import case_observers
+from exceptions.models import ExceptionCase, ExceptionPolicy, RootCause
+from exceptions.selectors import case_by_key, case_predecessors, repeat_rate
+from exceptions.services import (
+    case_acknowledge,
+    case_assign,
+    case_dismiss,
+    case_resolve,
+)
+from kernel.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
     TransitionError,
-)
-from exceptions.hooks import _observers, case_observer
-from exceptions.models import ExceptionCase, ExceptionPolicy, RootCause
-from exceptions.selectors import case_predecessors, repeat_rate
-from exceptions.services import (
-    case_acknowledge,
-    case_assign,
-    case_by_key,
-    case_dismiss,
-    case_resolve,
 )
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +56,7 @@ def test_acknowledge_takes_ownership_and_is_audited(plant, down, boss):
 def test_resolve_from_acknowledged_with_root_cause_and_note(plant, down, signal, boss, cause):
     case = case_acknowledge(case_id=down("L1").pk, actor=boss)
     signal("equipment.status", {"line": "L1", "status": "running"})
-    case = case_resolve(case_id=case.pk, actor=boss, root_cause_id=cause.pk, note="new belt")
+    case = case_resolve(case_id=case.pk, actor=boss, root_cause=cause.pk, note="new belt")
     assert case.status == "resolved" and case.root_cause == cause
     assert case.resolution_note == "new belt" and not case.resolved_while_active
     assert _audit(case)[-1] == ("resolve", "acknowledged", "resolved")
@@ -65,7 +64,7 @@ def test_resolve_from_acknowledged_with_root_cause_and_note(plant, down, signal,
 
 def test_resolve_straight_from_open(plant, down, boss, cause):
     case = case_resolve(
-        case_id=down("L1").pk, actor=boss, root_cause_id=cause.pk, note="n", confirm_active=True
+        case_id=down("L1").pk, actor=boss, root_cause=cause.pk, note="n", confirm_active=True
     )
     assert case.status == "resolved" and case.resolved_while_active
     assert "resolved while still active" in StateChange.objects.last().reason
@@ -74,7 +73,7 @@ def test_resolve_straight_from_open(plant, down, boss, cause):
 def test_resolve_while_active_without_confirmation_changes_nothing(plant, down, boss, cause):
     case = down("L1")
     with pytest.raises(ConditionActiveError) as err:
-        case_resolve(case_id=case.pk, actor=boss, root_cause_id=cause.pk, note="n")
+        case_resolve(case_id=case.pk, actor=boss, root_cause=cause.pk, note="n")
     assert err.value.field == "confirm_active"
     assert ExceptionCase.objects.get(pk=case.pk).status == "open"
     assert _audit(case) == []
@@ -110,7 +109,7 @@ def test_forbidden_transitions_are_refused(plant, down, boss, cause, end, action
         case_acknowledge(case_id=case.pk, actor=boss)
     elif end == "resolved":
         case_resolve(
-            case_id=case.pk, actor=boss, root_cause_id=cause.pk, note="n", confirm_active=True
+            case_id=case.pk, actor=boss, root_cause=cause.pk, note="n", confirm_active=True
         )
     else:
         case_dismiss(case_id=case.pk, actor=boss, reason="dup")
@@ -118,7 +117,7 @@ def test_forbidden_transitions_are_refused(plant, down, boss, cause, end, action
     calls = {
         "acknowledge": lambda: case_acknowledge(case_id=case.pk, actor=boss),
         "resolve": lambda: case_resolve(
-            case_id=case.pk, actor=boss, root_cause_id=cause.pk, note="n", confirm_active=True
+            case_id=case.pk, actor=boss, root_cause=cause.pk, note="n", confirm_active=True
         ),
         "dismiss": lambda: case_dismiss(case_id=case.pk, actor=boss, reason="x"),
     }
@@ -141,10 +140,10 @@ def test_acting_on_what_you_saw_when_it_moved_is_a_conflict(plant, down, boss, r
 def test_resolve_bad_input_names_the_field(plant, down, boss, cause):
     case = down("L1")
     for kwargs, field in [
-        ({"root_cause_id": None, "note": "n"}, "root_cause"),
-        ({"root_cause_id": "abc", "note": "n"}, "root_cause"),
-        ({"root_cause_id": 999999, "note": "n"}, "root_cause"),
-        ({"root_cause_id": cause.pk, "note": "  "}, "note"),
+        ({"root_cause": None, "note": "n"}, "root_cause"),
+        ({"root_cause": "abc", "note": "n"}, "root_cause"),
+        ({"root_cause": 999999, "note": "n"}, "root_cause"),
+        ({"root_cause": cause.pk, "note": "  "}, "note"),
     ]:
         with pytest.raises(InvalidInputError) as err:
             case_resolve(case_id=case.pk, actor=boss, confirm_active=True, **kwargs)
@@ -152,7 +151,7 @@ def test_resolve_bad_input_names_the_field(plant, down, boss, cause):
     RootCause.objects.filter(pk=cause.pk).update(active=False)
     with pytest.raises(InvalidInputError):
         case_resolve(
-            case_id=case.pk, actor=boss, root_cause_id=cause.pk, note="n", confirm_active=True
+            case_id=case.pk, actor=boss, root_cause=cause.pk, note="n", confirm_active=True
         )
     assert ExceptionCase.objects.get(pk=case.pk).status == "open"
 
@@ -221,7 +220,7 @@ def test_act_by_correlation_key(plant, down):
 
 def _resolve(case, boss, cause, note="fixed"):
     return case_resolve(
-        case_id=case.pk, actor=boss, root_cause_id=cause.pk, note=note, confirm_active=True
+        case_id=case.pk, actor=boss, root_cause=cause.pk, note=note, confirm_active=True
     )
 
 
@@ -264,11 +263,11 @@ def test_repeat_page_shows_predecessors_root_causes(client, plant, down, boss, c
 
 def test_hooks_hear_opened_severity_and_resolution(plant, down, boss, cause):
     heard = []
-    fn = case_observer(lambda change: heard.append(change.change))
+    fn = case_observers.register(lambda change: heard.append(change.change))
     try:
         case = down("L1")
         down("L1")
         _resolve(case, boss, cause)
     finally:
-        _observers.remove(fn)
+        case_observers.unregister(fn)
     assert heard[0] == "opened" and "joined" in heard and heard[-1] == "resolved"

@@ -313,7 +313,7 @@ def test_reprocess_ignores_events_that_did_not_fail(ingest):
 
 def test_observers_receive_the_applied_event(ingest, monkeypatch):
     seen = []
-    monkeypatch.setattr(domain_events, "_observers", [seen.append])
+    monkeypatch.setattr(domain_events.event_observers, "_observers", [seen.append])
     newer = cloudevent(time="2026-11-27T09:00:00Z", data={"line": "L2", "status": "down"})
     older = cloudevent(time="2026-11-27T08:00:00Z", data={"line": "L2", "status": "idle"})
     rows = ingest(newer, older)
@@ -328,7 +328,7 @@ def test_an_observer_failure_parks_the_event_and_rolls_back_the_change(ingest, m
     def broken(event):
         raise KeyError("bug")
 
-    monkeypatch.setattr(domain_events, "_observers", [broken])
+    monkeypatch.setattr(domain_events.event_observers, "_observers", [broken])
     row = ingest(cloudevent(data={"line": "L4", "status": "down"}))
     assert row.status == "failed"
     assert "internal error" in row.error

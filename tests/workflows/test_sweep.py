@@ -21,7 +21,9 @@ from workflows.models import (
 )
 from workflows.notify import TransientError, notifications_email, webhook_deliver
 from workflows.notify import webhook_signature as sign
-from workflows.services import escalation_sweep, run_start, task_claim
+from workflows.runs import run_start
+from workflows.sla import escalation_sweep
+from workflows.task_actions import task_claim
 
 
 def open_tasks(make_case, n):

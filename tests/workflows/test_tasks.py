@@ -5,16 +5,11 @@ from django.utils import timezone
 
 from coordination.models import StateChange
 from exceptions.services import case_dismiss
-from workflows.errors import InvalidInputError, PermissionDeniedError
+from kernel.errors import InvalidInputError, PermissionDeniedError
 from workflows.models import Decision, EscalationLevel, RoutingRule, Task, WorkflowRun
-from workflows.services import (
-    case_reroute,
-    escalation_sweep,
-    task_claim,
-    task_complete,
-    task_pause,
-    task_resume,
-)
+from workflows.runs import case_reroute
+from workflows.sla import escalation_sweep
+from workflows.task_actions import task_claim, task_complete, task_pause, task_resume
 
 pytestmark = pytest.mark.django_db
 

@@ -52,13 +52,3 @@ class PauseInput(serializers.Serializer):
 
 class NoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=300)
-
-
-INPUTS = {
-    "claim": ExpectedStateInput,
-    "release": ExpectedStateInput,
-    "complete": CompleteInput,
-    "pause": PauseInput,
-    "resume": serializers.Serializer,
-    "note": NoteInput,
-}

@@ -1,8 +1,8 @@
-from plantcoord.routers import OptionalSlashRouter
+from kernel.api import Router
 
 from . import views
 
-router = OptionalSlashRouter()
+router = Router()
 router.register("tasks", views.TaskViewSet, basename="task")
 router.register("decisions", views.DecisionViewSet, basename="decision")
 urlpatterns = router.urls

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 
 from coordination.models import StateChange
 
-from .. import selectors, services
-from ..errors import InvalidInputError
+from .. import selectors
+from ..actions import TASK_ACTIONS
 from ..models import Decision, Task
 from . import serializers as s
 
@@ -31,26 +31,10 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(s.TaskSerializer(tasks, many=True).data)
 
     def _act(self, request, pk, name):
-        data = s.INPUTS[name](data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        common = {"task_id": pk, "actor": request.user}
-        try:
-            if name == "complete":
-                decision = services.task_complete(**common, via=StateChange.Via.API, **v)
-                return Response(s.DecisionSerializer(decision).data, status=201)
-            if name == "claim":
-                services.task_claim(**common, via=StateChange.Via.API, **v)
-            elif name == "release":
-                services.task_release(**common, via=StateChange.Via.API, **v)
-            elif name == "pause":
-                services.task_pause(**common, reason=v["reason"])
-            elif name == "resume":
-                services.task_resume(**common)
-            else:
-                services.task_note(**common, note=v["note"])
-        except InvalidInputError as exc:
-            raise ValidationError({exc.field: [exc.detail]}) from None
+        """The action table's API door (same services and rules as the inbox pages)."""
+        result = TASK_ACTIONS.api_run(name, pk, request=request, via=StateChange.Via.API)
+        if isinstance(result, Decision):
+            return Response(s.DecisionSerializer(result).data, status=201)
         return Response(s.TaskSerializer(selectors.task_get(pk=pk)).data)
 
     @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from coordination.roles import grant
+from kernel.roles import grant
 from workflows.defaults import defaults_seed
 from workflows.roles import WORKFLOWS_PERMISSIONS
 

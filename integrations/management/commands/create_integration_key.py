@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from coordination.errors import DomainError
 from integrations.services import integration_key_create
+from kernel.errors import DomainError
 
 
 class Command(BaseCommand):

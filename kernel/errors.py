@@ -31,3 +31,14 @@ class ConflictError(DomainError):
 class PermissionDeniedError(DomainError):
     code = "permission_denied"
     status = 403
+
+
+class InvalidInputError(DomainError):
+    """The request names something wrong; ``field`` says which (a 400 naming it)."""
+
+    code = "invalid"
+    status = 400
+
+    def __init__(self, detail: str, *, field: str, **extra):
+        super().__init__(detail, field=field, **extra)
+        self.field = field

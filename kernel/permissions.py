@@ -1,3 +1,5 @@
+"""The API's default permission class (its own module: DRF loads it while importing its views)."""
+
 from rest_framework.permissions import DjangoModelPermissions
 
 

@@ -1,0 +1,48 @@
+"""The people's actions on exceptions, one table for the pages and the API (``kernel.actions``).
+
+``case_actions_offered`` decides once which actions an exception offers in its state; the
+board rows, the exception page and the API all follow it.
+"""
+
+from kernel.actions import Action, ActionTable
+
+from . import services
+from .api import serializers as s
+from .forms import AcknowledgeForm, AssignForm, DismissForm, ResolveForm
+from .models import OPEN_STATES, CaseStatus, ExceptionCase
+
+CASE_ACTIONS = ActionTable(
+    "case_id",
+    {
+        "acknowledge": Action(
+            perform=services.case_acknowledge,
+            form=AcknowledgeForm,
+            input=s.AcknowledgeInput,
+            done=lambda case: f"#{case.pk} acknowledged.",
+            states=(CaseStatus.OPEN,),
+        ),
+        "assign": Action(
+            perform=services.case_assign,
+            form=AssignForm,
+            input=s.AssignInput,
+            done=lambda case: f"#{case.pk} assigned.",
+        ),
+        "resolve": Action(
+            perform=services.case_resolve,
+            form=ResolveForm,
+            input=s.ResolveInput,
+            done=lambda case: f"#{case.pk} resolved.",
+        ),
+        "dismiss": Action(
+            perform=services.case_dismiss,
+            form=DismissForm,
+            input=s.DismissInput,
+            done=lambda case: f"#{case.pk} dismissed.",
+        ),
+    },
+)
+
+
+def case_actions_offered(case: ExceptionCase) -> list[str]:
+    """The actions ``case`` offers in its state, in button order (none once closed)."""
+    return CASE_ACTIONS.offered(case, open_states=OPEN_STATES)

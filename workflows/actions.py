@@ -1,0 +1,49 @@
+"""The people's task actions, one table for the inbox pages and the API (``kernel.actions``)."""
+
+from kernel.actions import Action, ActionTable
+
+from . import task_actions
+from .api import serializers as s
+from .forms import ClaimForm, CompleteForm, NoteForm, PauseForm
+
+TASK_ACTIONS = ActionTable(
+    "task_id",
+    {
+        "claim": Action(
+            perform=task_actions.task_claim,
+            form=ClaimForm,
+            input=s.ExpectedStateInput,
+            done=lambda task: f"You took “{task.title}”.",
+        ),
+        "release": Action(
+            perform=task_actions.task_release,
+            form=ClaimForm,
+            input=s.ExpectedStateInput,
+            done=lambda task: f"“{task.title}” is back with its group.",
+        ),
+        "complete": Action(
+            perform=task_actions.task_complete,
+            form=CompleteForm,
+            input=s.CompleteInput,
+            done=lambda decision: f"Decided “{decision.chosen_label}” on “{decision.task.title}”.",
+        ),
+        "pause": Action(
+            perform=task_actions.task_pause,
+            form=PauseForm,
+            input=s.PauseInput,
+            done=lambda task: f"“{task.title}” paused: the clock is stopped.",
+        ),
+        "resume": Action(
+            perform=task_actions.task_resume,
+            form=ClaimForm,
+            input=s.ExpectedStateInput,
+            done=lambda task: f"“{task.title}” resumed.",
+        ),
+        "note": Action(
+            perform=task_actions.task_note,
+            form=NoteForm,
+            input=s.NoteInput,
+            done=lambda task: "Progress noted.",
+        ),
+    },
+)
