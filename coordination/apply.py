@@ -16,7 +16,7 @@ from django.db.models import Case, F, Q, Value, When
 
 from kernel.errors import DomainError
 
-from . import models as m
+from . import models as plant
 from .events import PlantEvent, batch_cache
 from .services import transition_apply
 
@@ -35,7 +35,7 @@ class EventApplyError(DomainError):
 
 def event_apply(event: PlantEvent) -> bool:
     """Apply ``event``; False when it is stale (older than what was applied to its thing)."""
-    site = _reference(m.Site, "data.site", code=event.site)
+    site = _reference(plant.Site, "data.site", code=event.site)
     return APPLIERS[event.type](event, site)
 
 
@@ -59,9 +59,9 @@ def _reference(model, field: str, **lookup):
     return cache[key]
 
 
-def _line(event: PlantEvent, site: m.Site) -> m.Line:
+def _event_line(event: PlantEvent, site: plant.Site) -> plant.Line:
     try:
-        return _reference(m.Line, "data.line", code=event.data["line"], site=site)
+        return _reference(plant.Line, "data.line", code=event.data["line"], site=site)
     except EventApplyError:
         raise EventApplyError(
             "data.line", f"unknown line {event.data['line']!r} at site {site.code}"
@@ -75,7 +75,7 @@ def _newer(key: str, time: datetime) -> bool:
     when the mark is already later. The row stays locked until commit, so two workers
     applying signals on the same thing serialize here.
     """
-    table = m.Watermark._meta.db_table
+    table = plant.Watermark._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (key, time) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
@@ -89,15 +89,15 @@ def _why(event: PlantEvent) -> str:
     return f"{event.type} from {event.source} (event {event.event_id})"
 
 
-def _equipment_status(event: PlantEvent, site: m.Site) -> bool:
-    line = _line(event, site)
+def _equipment_status(event: PlantEvent, site: plant.Site) -> bool:
+    line = _event_line(event, site)
     if asset := event.data.get("asset"):
-        _reference(m.Asset, "data.asset", code=asset, line=line)
+        _reference(plant.Asset, "data.asset", code=asset, line=line)
     if not _newer(f"line-status:{line.pk}", event.time):
         return False
     status = event.data["status"]
     # One statement: "since" moves only when the status really changes (SET sees old values).
-    m.Line.objects.filter(pk=line.pk).update(
+    plant.Line.objects.filter(pk=line.pk).update(
         status=status,
         status_reason=event.data.get("reason", "")[:200],
         status_since=Case(
@@ -107,17 +107,17 @@ def _equipment_status(event: PlantEvent, site: m.Site) -> bool:
     return True
 
 
-def _maintenance_event(event: PlantEvent, site: m.Site) -> bool:
+def _maintenance_event(event: PlantEvent, site: plant.Site) -> bool:
     data = event.data
-    line = _line(event, site)
+    line = _event_line(event, site)
     asset = (
-        _reference(m.Asset, "data.asset", code=data["asset"], line=line)
+        _reference(plant.Asset, "data.asset", code=data["asset"], line=line)
         if data.get("asset")
         else None
     )
     if not _newer(f"maintenance:{data['work_order']}", event.time):
         return False
-    m.MaintenanceWindow.objects.update_or_create(
+    plant.MaintenanceWindow.objects.update_or_create(
         work_order=data["work_order"],
         defaults={
             "line": line,
@@ -132,43 +132,45 @@ def _maintenance_event(event: PlantEvent, site: m.Site) -> bool:
     return True
 
 
-def _production_progress(event: PlantEvent, site: m.Site) -> bool:
+def _production_progress(event: PlantEvent, site: plant.Site) -> bool:
     """Counts are cumulative on the job (as MES reports them), so a replay is harmless."""
     data = event.data
     try:
         job = (
-            m.Job.objects.select_for_update(of=("self",))
+            plant.Job.objects.select_for_update(of=("self",))
             .select_related("line")
             .get(number=data["job"], line__site=site)
         )
-    except m.Job.DoesNotExist:
+    except plant.Job.DoesNotExist:
         raise EventApplyError("data.job", f"unknown job {data['job']!r}") from None
     if data.get("line") and data["line"] != job.line.code:
         raise EventApplyError(
             "data.line", f"job {job.number} runs on {job.line.code}, not {data['line']}"
         )
-    if job.status in (m.Job.Status.COMPLETED, m.Job.Status.CANCELLED):
+    if job.status in (plant.Job.Status.COMPLETED, plant.Job.Status.CANCELLED):
         raise EventApplyError("data.job", f"job {job.number} is {job.status}")
     if not _newer(f"job-progress:{job.pk}", event.time):
         return False
-    m.Job.objects.filter(pk=job.pk).update(good_quantity=data["good"], scrap_quantity=data["scrap"])
-    if job.status != m.Job.Status.RUNNING and data["good"] + data["scrap"] > 0:
+    plant.Job.objects.filter(pk=job.pk).update(
+        good_quantity=data["good"], scrap_quantity=data["scrap"]
+    )
+    if job.status != plant.Job.Status.RUNNING and data["good"] + data["scrap"] > 0:
         # The first counts mean the line started the job, whatever the plan said.
-        transition_apply(job.start, via=m.StateChange.Via.EVENT, reason=_why(event))
+        transition_apply(job.start, via=plant.StateChange.Via.EVENT, reason=_why(event))
     return True
 
 
-def _inventory_level(event: PlantEvent, site: m.Site) -> bool:
+def _inventory_level(event: PlantEvent, site: plant.Site) -> bool:
     data = event.data
-    item = _reference(m.Item, "data.item", code=data["item"])
-    location = _reference(m.Location, "data.location", code=data["location"], site=site)
+    item = _reference(plant.Item, "data.item", code=data["item"])
+    location = _reference(plant.Location, "data.location", code=data["location"], site=site)
     if data.get("uom") and data["uom"] != item.uom:
         raise EventApplyError("data.uom", f"item {item.code} is counted in {item.uom}")
     if not _newer(f"stock:{item.pk}:{location.pk}", event.time):
         return False
-    m.Stock.objects.bulk_create(  # one upsert, not a select and an update
+    plant.Stock.objects.bulk_create(  # one upsert, not a select and an update
         [
-            m.Stock(
+            plant.Stock(
                 item=item,
                 location=location,
                 quantity=Decimal(str(data["quantity"])),
@@ -182,22 +184,22 @@ def _inventory_level(event: PlantEvent, site: m.Site) -> bool:
     return True
 
 
-def _material_shortage(event: PlantEvent, site: m.Site) -> bool:
+def _material_shortage(event: PlantEvent, site: plant.Site) -> bool:
     """Nothing in the picture changes; the references must exist for the exception."""
-    _reference(m.Item, "data.item", code=event.data["item"])
+    _reference(plant.Item, "data.item", code=event.data["item"])
     if event.data.get("line"):
-        _line(event, site)
+        _event_line(event, site)
     return True
 
 
-def _labor_availability(event: PlantEvent, site: m.Site) -> bool:
+def _labor_availability(event: PlantEvent, site: plant.Site) -> bool:
     data = event.data
-    line = _line(event, site)
-    shift = _reference(m.Shift, "data.shift", code=data["shift"], site=site)
+    line = _event_line(event, site)
+    shift = _reference(plant.Shift, "data.shift", code=data["shift"], site=site)
     skill = data.get("skill", "")
     if not _newer(f"staffing:{line.pk}:{shift.pk}:{skill}", event.time):
         return False
-    m.Staffing.objects.update_or_create(
+    plant.Staffing.objects.update_or_create(
         line=line,
         shift=shift,
         skill=skill,
@@ -210,29 +212,31 @@ def _labor_availability(event: PlantEvent, site: m.Site) -> bool:
     return True
 
 
-def _lot_for(event: PlantEvent, site: m.Site) -> m.Lot:
+def _lot_for(event: PlantEvent, site: plant.Site) -> plant.Lot:
     """The event's lot, locked: its state changes here (a quality engineer may act at once)."""
     try:
-        return m.Lot.objects.select_for_update().get(code=event.data["lot"], location__site=site)
-    except m.Lot.DoesNotExist:
+        return plant.Lot.objects.select_for_update().get(
+            code=event.data["lot"], location__site=site
+        )
+    except plant.Lot.DoesNotExist:
         raise EventApplyError("data.lot", f"unknown lot {event.data['lot']!r}") from None
 
 
-def _quality_hold(event: PlantEvent, site: m.Site) -> bool:
+def _quality_hold(event: PlantEvent, site: plant.Site) -> bool:
     lot = _lot_for(event, site)
     # Holds and dispositions share one watermark: a late hold must not re-hold a released lot.
     if not _newer(f"lot-quality:{lot.pk}", event.time):
         return False
-    if lot.status == m.Lot.Status.ON_HOLD:
+    if lot.status == plant.Lot.Status.ON_HOLD:
         return True  # a repeat signal about a held lot: nothing more to change
-    if lot.status == m.Lot.Status.SCRAPPED:
+    if lot.status == plant.Lot.Status.SCRAPPED:
         raise EventApplyError("data.lot", f"lot {lot.code} is scrapped; it cannot be held")
     reason = event.data["reason"] + (
         f" ({event.data['defect_code']})" if event.data.get("defect_code") else ""
     )
     transition_apply(
         lot.hold,
-        via=m.StateChange.Via.EVENT,
+        via=plant.StateChange.Via.EVENT,
         reason=_why(event),
         hold_reason=reason[:200],
     )
@@ -248,49 +252,49 @@ DISPOSITIONS = {
 }
 
 
-def _quality_disposition(event: PlantEvent, site: m.Site) -> bool:
+def _quality_disposition(event: PlantEvent, site: plant.Site) -> bool:
     lot = _lot_for(event, site)
     if not _newer(f"lot-quality:{lot.pk}", event.time):
         return False
-    if lot.status != m.Lot.Status.ON_HOLD:
+    if lot.status != plant.Lot.Status.ON_HOLD:
         raise EventApplyError(
             "data.lot", f"lot {lot.code} is {lot.status}, not on hold; nothing to disposition"
         )
     transition_apply(
         DISPOSITIONS[event.data["disposition"]](lot),
-        via=m.StateChange.Via.EVENT,
+        via=plant.StateChange.Via.EVENT,
         reason=f"{event.data['rationale']} — {_why(event)}",
     )
     return True
 
 
-def _order_changed(event: PlantEvent, site: m.Site) -> bool:
+def _order_changed(event: PlantEvent, site: plant.Site) -> bool:
     data = event.data
     try:
-        order = m.Order.objects.select_for_update().get(number=data["order"], site=site)
-    except m.Order.DoesNotExist:
+        order = plant.Order.objects.select_for_update().get(number=data["order"], site=site)
+    except plant.Order.DoesNotExist:
         raise EventApplyError("data.order", f"unknown order {data['order']!r}") from None
     change = data["change"]
-    if order.status in (m.Order.Status.COMPLETED, m.Order.Status.CANCELLED):
+    if order.status in (plant.Order.Status.COMPLETED, plant.Order.Status.CANCELLED):
         raise EventApplyError("data.order", f"order {order.number} is {order.status}")
     if not _newer(f"order:{order.pk}:{change}", event.time):
         return False
     if change == "cancel":
-        transition_apply(order.cancel, via=m.StateChange.Via.EVENT, reason=_why(event))
+        transition_apply(order.cancel, via=plant.StateChange.Via.EVENT, reason=_why(event))
         return True
     if change == "add_line":
-        _get(m.Item, "data.item", code=data["item"])  # the new line becomes a new ERP order
+        _get(plant.Item, "data.item", code=data["item"])  # the new line becomes a new ERP order
         return True
     field, value = {
         "quantity": ("quantity", data.get("quantity")),
         "due_date": ("due_at", data.get("due_at")),
         "priority": ("priority", data.get("priority")),
     }[change]
-    m.Order.objects.filter(pk=order.pk).update(**{field: value})
+    plant.Order.objects.filter(pk=order.pk).update(**{field: value})
     return True
 
 
-APPLIERS: dict[str, Callable[[PlantEvent, m.Site], bool]] = {
+APPLIERS: dict[str, Callable[[PlantEvent, plant.Site], bool]] = {
     "equipment.status": _equipment_status,
     "maintenance.event": _maintenance_event,
     "production.progress": _production_progress,

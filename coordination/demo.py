@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from kernel.roles import ADMIN, ROLES
 
-from . import models as m
+from . import models as plant
 
 SITE_CODE = "RIV"
 DEMO_PASSWORD = "demo"
@@ -130,12 +130,12 @@ CUSTOMERS = [
     ("C-HARBOR", "Harborview Cinemas", 3),
 ]
 LOCATIONS = [
-    ("WH-RAW-01", "Raw material warehouse, aisle 1", m.Location.Kind.WAREHOUSE),
-    ("WH-RAW-02", "Raw material warehouse, aisle 2", m.Location.Kind.WAREHOUSE),
-    ("WH-FG-01", "Finished goods warehouse", m.Location.Kind.WAREHOUSE),
-    ("QA-CAGE", "Quality cage", m.Location.Kind.QUALITY),
-    ("DOCK-1", "Shipping dock 1", m.Location.Kind.SHIPPING),
-    *[(f"LS-{code}", f"Line side {code}", m.Location.Kind.LINE_SIDE) for code, *_ in LINES],
+    ("WH-RAW-01", "Raw material warehouse, aisle 1", plant.Location.Kind.WAREHOUSE),
+    ("WH-RAW-02", "Raw material warehouse, aisle 2", plant.Location.Kind.WAREHOUSE),
+    ("WH-FG-01", "Finished goods warehouse", plant.Location.Kind.WAREHOUSE),
+    ("QA-CAGE", "Quality cage", plant.Location.Kind.QUALITY),
+    ("DOCK-1", "Shipping dock 1", plant.Location.Kind.SHIPPING),
+    *[(f"LS-{code}", f"Line side {code}", plant.Location.Kind.LINE_SIDE) for code, *_ in LINES],
 ]
 SHIFTS = [
     ("A", "Early", time(6), time(14), 14),
@@ -165,17 +165,17 @@ def demo_seed(*, seed: int = 7, now: datetime | None = None, users: bool = True)
     """Create the demo plant unless it exists; demo users (password ``demo``) when asked."""
     created = False
     with transaction.atomic():
-        if not m.Site.objects.filter(code=SITE_CODE).exists():
+        if not plant.Site.objects.filter(code=SITE_CODE).exists():
             _Plant(random.Random(seed), now or timezone.now()).build()
             created = True
         names = _demo_users() if users else []
     counts = {
-        "lines": m.Line.objects.count(),
-        "items": m.Item.objects.count(),
-        "customers": m.Customer.objects.count(),
-        "orders": m.Order.objects.count(),
-        "jobs": m.Job.objects.count(),
-        "lots": m.Lot.objects.count(),
+        "lines": plant.Line.objects.count(),
+        "items": plant.Item.objects.count(),
+        "customers": plant.Customer.objects.count(),
+        "orders": plant.Order.objects.count(),
+        "jobs": plant.Job.objects.count(),
+        "lots": plant.Lot.objects.count(),
     }
     return SeedReport(created=created, counts=counts, users=names)
 
@@ -202,18 +202,18 @@ class _Plant:
         self.now = now.replace(minute=0, second=0, microsecond=0)
 
     def build(self) -> None:
-        self.site = m.Site.objects.create(code=SITE_CODE, name="Riverside bottling plant")
+        self.site = plant.Site.objects.create(code=SITE_CODE, name="Riverside bottling plant")
         self.locations = {
-            code: m.Location.objects.create(site=self.site, code=code, name=name, kind=kind)
+            code: plant.Location.objects.create(site=self.site, code=code, name=name, kind=kind)
             for code, name, kind in LOCATIONS
         }
-        m.Shift.objects.bulk_create(
-            m.Shift(site=self.site, code=c, name=n, starts=s, ends=e, crew_size=k)
+        plant.Shift.objects.bulk_create(
+            plant.Shift(site=self.site, code=c, name=n, starts=s, ends=e, crew_size=k)
             for c, n, s, e, k in SHIFTS
         )
         self._lines_and_items()
-        self.customers = m.Customer.objects.bulk_create(
-            m.Customer(code=c, name=n, tier=t) for c, n, t in CUSTOMERS
+        self.customers = plant.Customer.objects.bulk_create(
+            plant.Customer(code=c, name=n, tier=t) for c, n, t in CUSTOMERS
         )
         self._completed_history()
         self._open_orders_and_jobs()
@@ -223,23 +223,23 @@ class _Plant:
         self.lines, self.products_by_line = {}, {}
         items = []
         for code, name, assets, families in LINES:
-            line = m.Line.objects.create(
+            line = plant.Line.objects.create(
                 site=self.site,
                 code=code,
                 name=name,
                 families=list(families),
-                status=m.Line.Status.RUNNING,
+                status=plant.Line.Status.RUNNING,
                 status_since=self.now - timedelta(hours=3),
             )
             self.lines[code] = line
-            m.Asset.objects.bulk_create(
-                m.Asset(line=line, code=f"{code}-{a.upper().replace(' ', '-')}", name=a.title())
+            plant.Asset.objects.bulk_create(
+                plant.Asset(line=line, code=f"{code}-{a.upper().replace(' ', '-')}", name=a.title())
                 for a in assets
             )
             for number, (family, (rate, products)) in enumerate(families.items()):
                 for k, description in enumerate(products):
                     items.append(
-                        m.Item(
+                        plant.Item(
                             code=f"FG-{code}{number + 1}{k + 1:02d}",
                             description=description,
                             family=family,
@@ -249,17 +249,18 @@ class _Plant:
                     )
             self._changeovers(line, list(families))
         items += [
-            m.Item(code=c, description=d, kind=m.Item.Kind.MATERIAL, uom=u) for c, d, u in MATERIALS
+            plant.Item(code=c, description=d, kind=plant.Item.Kind.MATERIAL, uom=u)
+            for c, d, u in MATERIALS
         ]
-        created = m.Item.objects.bulk_create(items)
+        created = plant.Item.objects.bulk_create(items)
         by_family = {}
         for item in created:
             by_family.setdefault(item.family, []).append(item)
-        self.materials = [i for i in created if i.kind == m.Item.Kind.MATERIAL]
+        self.materials = [i for i in created if i.kind == plant.Item.Kind.MATERIAL]
         for code, _, _, families in LINES:
             self.products_by_line[code] = [i for f in families for i in by_family[f]]
 
-    def _changeovers(self, line: m.Line, families: list[str]) -> None:
+    def _changeovers(self, line: plant.Line, families: list[str]) -> None:
         """Flavour changes within a family are quick; across families need cleaning, and
         anything into juice or dairy needs a full CIP (asymmetric, as on real lines)."""
         rows = []
@@ -272,16 +273,16 @@ class _Plant:
                     if b.endswith(("JUICE", "DAIRY")):
                         minutes += 30
                 rows.append(
-                    m.ChangeoverMatrix(line=line, from_family=a, to_family=b, minutes=minutes)
+                    plant.ChangeoverMatrix(line=line, from_family=a, to_family=b, minutes=minutes)
                 )
-        m.ChangeoverMatrix.objects.bulk_create(rows)
+        plant.ChangeoverMatrix.objects.bulk_create(rows)
 
-    def _order(self, number: int, item: m.Item, due: datetime, status: str) -> m.Order:
-        weights = [3, 5, 7] if status == m.Order.Status.OPEN else [1, 1, 1]
+    def _order(self, number: int, item: plant.Item, due: datetime, status: str) -> plant.Order:
+        weights = [1, 1, 1] if status == plant.Order.Status.COMPLETED else [3, 5, 7]
         customer = self.rng.choices(
             self.customers, weights=[weights[c.tier - 1] for c in self.customers]
         )[0]
-        return m.Order(
+        return plant.Order(
             number=f"SO-{number}",
             site=self.site,
             customer=customer,
@@ -299,14 +300,14 @@ class _Plant:
             line = list(self.lines)[k % len(self.lines)]
             item = self.rng.choice(self.products_by_line[line])
             due = self.now - timedelta(hours=self.rng.randrange(2, 30))
-            orders.append(self._order(10001 + k, item, due, m.Order.Status.COMPLETED))
-        orders = m.Order.objects.bulk_create(orders)
+            orders.append(self._order(10001 + k, item, due, plant.Order.Status.COMPLETED))
+        orders = plant.Order.objects.bulk_create(orders)
         jobs = []
         for k, order in enumerate(orders):
             end = order.due_at - timedelta(hours=self.rng.randrange(1, 6))
             start = end - timedelta(hours=order.quantity / order.item.rate_per_hour)
             jobs.append(
-                m.Job(
+                plant.Job(
                     number=f"WO-{50001 + k}",
                     order=order,
                     line=self.lines[list(self.lines)[k % 4]],
@@ -319,10 +320,10 @@ class _Plant:
                     actual_end=end,
                     good_quantity=order.quantity,
                     scrap_quantity=self.rng.randrange(0, 120),
-                    status=m.Job.Status.COMPLETED,
+                    status=plant.Job.Status.COMPLETED,
                 )
             )
-        jobs = m.Job.objects.bulk_create(jobs)
+        jobs = plant.Job.objects.bulk_create(jobs)
         # FSM states are set at construction (the field is protected afterwards).
         held = dict(
             zip(
@@ -337,31 +338,46 @@ class _Plant:
             for k in range(LOTS_PER_DONE_JOB):
                 reason = held.get(len(lots), "")
                 lots.append(
-                    m.Lot(
+                    plant.Lot(
                         code=f"LOT-{job.actual_end:%y%m%d}-{job.number[3:]}-{k + 1}",
                         item=job.item,
                         quantity=per_lot,
                         job=job,
                         produced_at=job.actual_end,
                         location=self.locations["QA-CAGE" if reason else "WH-FG-01"],
-                        status=m.Lot.Status.ON_HOLD if reason else m.Lot.Status.AVAILABLE,
+                        status=plant.Lot.Status.ON_HOLD if reason else plant.Lot.Status.AVAILABLE,
                         hold_reason=reason,
                     )
                 )
-        m.Lot.objects.bulk_create(lots)
+        plant.Lot.objects.bulk_create(lots)
 
     def _open_orders_and_jobs(self) -> None:
         """80 open orders due over ten days; big ones split in two jobs; each line sequenced
         by due date with same-family runs kept together, like a planner's first cut."""
-        orders = []
-        for k in range(OPEN_ORDERS):
+        wanted = []
+        for _ in range(OPEN_ORDERS):
             line = self.rng.choice(list(self.lines))
             item = self.rng.choice(self.products_by_line[line])
-            due = self.now + timedelta(hours=self.rng.randrange(8, 240))
-            orders.append(self._order(10101 + k, item, due, m.Order.Status.OPEN))
-        orders = m.Order.objects.bulk_create(orders)
+            wanted.append((line, item, self.now + timedelta(hours=self.rng.randrange(8, 240))))
+        # The order first in each line's sequence is in production; FSM states are set at
+        # construction, so find those before the orders are built.
+        first_on_line = {}
+        for k, (line, item, due) in enumerate(wanted):
+            key = (due.date(), item.family, due)
+            if line not in first_on_line or key < first_on_line[line][0]:
+                first_on_line[line] = (key, k)
+        started = {k for _, k in first_on_line.values()}
+        orders = plant.Order.objects.bulk_create(
+            self._order(
+                10101 + k,
+                item,
+                due,
+                plant.Order.Status.IN_PRODUCTION if k in started else plant.Order.Status.OPEN,
+            )
+            for k, (line, item, due) in enumerate(wanted)
+        )
         line_of = {i.pk: code for code, items in self.products_by_line.items() for i in items}
-        per_line: dict[str, list[tuple[m.Order, int]]] = {code: [] for code in self.lines}
+        per_line: dict[str, list[tuple[plant.Order, int]]] = {code: [] for code in self.lines}
         for order in orders:
             parts = 2 if order.quantity >= 20000 else 1
             for k in range(parts):
@@ -369,7 +385,7 @@ class _Plant:
                 per_line[line_of[order.item_id]].append((order, share))
         changeover = {
             (c.line.code, c.from_family, c.to_family): c.minutes
-            for c in m.ChangeoverMatrix.objects.select_related("line")
+            for c in plant.ChangeoverMatrix.objects.select_related("line")
         }
         jobs, number = [], 60001
         for code, work in per_line.items():
@@ -381,14 +397,14 @@ class _Plant:
                     clock += timedelta(minutes=changeover[(code, previous, order.item.family)])
                 hours = quantity / order.item.rate_per_hour
                 status = (
-                    m.Job.Status.RUNNING
+                    plant.Job.Status.RUNNING
                     if position == 0
-                    else m.Job.Status.RELEASED
+                    else plant.Job.Status.RELEASED
                     if position <= 2
-                    else m.Job.Status.PLANNED
+                    else plant.Job.Status.PLANNED
                 )
                 jobs.append(
-                    m.Job(
+                    plant.Job(
                         number=f"WO-{number}",
                         order=order,
                         line=self.lines[code],
@@ -405,9 +421,10 @@ class _Plant:
                 clock += timedelta(hours=hours)
                 previous = order.item.family
                 number += 1
-        m.Job.objects.bulk_create(jobs)
-        started = {j.order_id for j in jobs if j.status == m.Job.Status.RUNNING}
-        m.Order.objects.filter(pk__in=started).update(status=m.Order.Status.IN_PRODUCTION)
+        plant.Job.objects.bulk_create(jobs)
+        assert {j.order_id for j in jobs if j.status == plant.Job.Status.RUNNING} == {
+            o.pk for o in orders if o.status == plant.Order.Status.IN_PRODUCTION
+        }, "each line's first order is the one in production"
 
     def _material_lots_and_stock(self) -> None:
         lots = []
@@ -415,7 +432,7 @@ class _Plant:
             item = self.materials[k % len(self.materials)]
             where = self.rng.choice(["WH-RAW-01", "WH-RAW-02", *[f"LS-{c}" for c in self.lines]])
             lots.append(
-                m.Lot(
+                plant.Lot(
                     code=f"LOT-M{k + 1:04d}",
                     item=item,
                     location=self.locations[where],
@@ -425,7 +442,7 @@ class _Plant:
                     produced_at=self.now - timedelta(days=self.rng.randrange(1, 40)),
                     **(
                         {
-                            "status": m.Lot.Status.ON_HOLD,
+                            "status": plant.Lot.Status.ON_HOLD,
                             "hold_reason": "Supplier certificate missing",
                         }
                         if k == 7
@@ -433,13 +450,13 @@ class _Plant:
                     ),
                 )
             )
-        m.Lot.objects.bulk_create(lots)
+        plant.Lot.objects.bulk_create(lots)
         totals: dict[tuple[int, int], Decimal] = {}
-        usable = {m.Lot.Status.AVAILABLE, m.Lot.Status.RELEASED}
-        for lot in m.Lot.objects.filter(status__in=usable):
+        usable = {plant.Lot.Status.AVAILABLE, plant.Lot.Status.RELEASED}
+        for lot in plant.Lot.objects.filter(status__in=usable):
             key = (lot.item_id, lot.location_id)
             totals[key] = totals.get(key, Decimal(0)) + lot.quantity
-        m.Stock.objects.bulk_create(
-            m.Stock(item_id=i, location_id=loc, quantity=q, updated_at=self.now)
+        plant.Stock.objects.bulk_create(
+            plant.Stock(item_id=i, location_id=loc, quantity=q, updated_at=self.now)
             for (i, loc), q in totals.items()
         )

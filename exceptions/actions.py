@@ -7,7 +7,7 @@ board rows, the exception page and the API all follow it.
 from kernel.actions import Action, ActionTable
 
 from . import services
-from .api import serializers as s
+from .api import serializers
 from .forms import AcknowledgeForm, AssignForm, DismissForm, ResolveForm
 from .models import OPEN_STATES, CaseStatus, ExceptionCase
 
@@ -17,26 +17,26 @@ CASE_ACTIONS = ActionTable(
         "acknowledge": Action(
             perform=services.case_acknowledge,
             form=AcknowledgeForm,
-            input=s.AcknowledgeInput,
+            input=serializers.AcknowledgeInput,
             done=lambda case: f"#{case.pk} acknowledged.",
             states=(CaseStatus.OPEN,),
         ),
         "assign": Action(
             perform=services.case_assign,
             form=AssignForm,
-            input=s.AssignInput,
+            input=serializers.AssignInput,
             done=lambda case: f"#{case.pk} assigned.",
         ),
         "resolve": Action(
             perform=services.case_resolve,
             form=ResolveForm,
-            input=s.ResolveInput,
+            input=serializers.ResolveInput,
             done=lambda case: f"#{case.pk} resolved.",
         ),
         "dismiss": Action(
             perform=services.case_dismiss,
             form=DismissForm,
-            input=s.DismissInput,
+            input=serializers.DismissInput,
             done=lambda case: f"#{case.pk} dismissed.",
         ),
     },

@@ -54,7 +54,7 @@ def fmt(value) -> str:
     return f"{number:,.2f}".rstrip("0").rstrip(".")
 
 
-def _num(value, default=Decimal(0)) -> Decimal:
+def _decimal_or(value, default=Decimal(0)) -> Decimal:
     try:
         return Decimal(str(value))
     except Exception:  # absent or not a number: the rule engine already judged the signal
@@ -197,7 +197,7 @@ def _in_horizon(jobs: list[Job], now: datetime, horizon: timedelta) -> list[Job]
     return [j for j in jobs if j.planned_start < now + horizon and j.planned_end > now]
 
 
-def _line(code) -> Line | None:
+def _line_by_code(code) -> Line | None:
     return Line.objects.filter(code=code).first() if code else None
 
 
@@ -205,7 +205,7 @@ def _line(code) -> Line | None:
 
 
 def _downtime(case, facts, now, policy) -> Impact:
-    line = _line(facts.get("line"))
+    line = _line_by_code(facts.get("line"))
     if line is None:
         return Impact(summary=f"Line {facts.get('line')} is not in the plant picture.")
     horizon = timedelta(hours=policy.horizon_hours)
@@ -239,7 +239,7 @@ def _shortage(case, facts, now, policy) -> Impact:
     horizon = timedelta(hours=policy.horizon_hours)
     item = Item.objects.filter(code=facts.get("item")).first()
     code = facts.get("item")
-    short = _num(facts.get("quantity_short"))
+    short = _decimal_or(facts.get("quantity_short"))
     uom = facts.get("uom") or (item.uom if item else "")
     needed_by = _when(facts.get("needed_by"))
     on_hand = Decimal(0)
@@ -255,7 +255,7 @@ def _shortage(case, facts, now, policy) -> Impact:
                 .select_related("order__customer", "item", "line")
                 .order_by("planned_start")
             )
-    line = _line(facts.get("line"))
+    line = _line_by_code(facts.get("line"))
     if line is not None and not jobs:
         # No bill of materials in the picture: the jobs of the line that reported it are hit.
         jobs = _in_horizon(_jobs_on_line(line, now, horizon), now, horizon)
@@ -428,10 +428,10 @@ def _order_change(case, facts, now, policy) -> Impact:
 
 
 def _labour(case, facts, now, policy) -> Impact:
-    line = _line(facts.get("line"))
+    line = _line_by_code(facts.get("line"))
     if line is None:
         return Impact(summary=f"Line {facts.get('line')} is not in the plant picture.")
-    available, required = _num(facts.get("available")), _num(facts.get("required"))
+    available, required = _decimal_or(facts.get("available")), _decimal_or(facts.get("required"))
     shortfall = max(required - available, Decimal(0))
     shift = Shift.objects.filter(site=line.site, code=facts.get("shift")).first()
     hours = 8.0
@@ -463,7 +463,7 @@ def _scrap(case, facts, now, policy) -> Impact:
     )
     if job is None:
         return Impact(summary=f"Job {facts.get('job')} is not in the plant picture.")
-    good, scrap = _num(facts.get("good")), _num(facts.get("scrap"))
+    good, scrap = _decimal_or(facts.get("good")), _decimal_or(facts.get("scrap"))
     rate = facts.get("scrap_rate") or (float(scrap / (good + scrap)) if good + scrap else 0)
     remake = (
         timedelta(hours=float(scrap / job.item.rate_per_hour))

@@ -19,47 +19,47 @@ class Subject:
     line_code: str | None = None
 
 
-def _s(value) -> str:
+def _text(value) -> str:
     return str(value).strip() if value is not None else ""
 
 
 def subject_for(kind: str, site: str, data: dict) -> Subject | None:
     """The correlation key of a signal for a kind; None when the data lacks what names it."""
-    line = _s(data.get("line")) or None
+    line = _text(data.get("line")) or None
     if kind == Kind.DOWNTIME:
         if not line:
             return None
-        what = _s(data.get("status")) or "down"
+        what = _text(data.get("status")) or "down"
         if data.get("kind") == "unplanned":
             what = "unplanned maintenance"
-        reason = _s(data.get("reason"))
-        asset = _s(data.get("asset"))
+        reason = _text(data.get("reason"))
+        asset = _text(data.get("asset"))
         title = f"Line {line} {what}" + (f" ({asset})" if asset else "")
         return Subject(line, title + (f": {reason}" if reason else ""), line)
     if kind == Kind.SHORTAGE:
-        item = _s(data.get("item"))
+        item = _text(data.get("item"))
         if not item:
             return None
         return Subject(f"{item}@{site}", f"Shortage of {item} at {site}", line)
     if kind == Kind.QUALITY_HOLD:
-        lot = _s(data.get("lot"))
+        lot = _text(data.get("lot"))
         if not lot:
             return None
-        reason = _s(data.get("reason"))
+        reason = _text(data.get("reason"))
         return Subject(lot, f"Lot {lot} on hold" + (f": {reason}" if reason else ""), line)
     if kind == Kind.ORDER_CHANGE:
-        order = _s(data.get("order"))
+        order = _text(data.get("order"))
         if not order:
             return None
-        change = _s(data.get("change")).replace("_", " ") or "change"
+        change = _text(data.get("change")).replace("_", " ") or "change"
         return Subject(order, f"Order {order} changed: {change}", line)
     if kind == Kind.LABOUR:
-        shift = _s(data.get("shift"))
+        shift = _text(data.get("shift"))
         if not line or not shift:
             return None
         return Subject(f"{line}/{shift}", f"Labour short on {line}, shift {shift}", line)
     if kind == Kind.SCRAP:
-        job = _s(data.get("job"))
+        job = _text(data.get("job"))
         if not job:
             return None
         return Subject(job, f"Scrap above threshold on job {job}", line)

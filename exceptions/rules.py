@@ -11,17 +11,20 @@ def event_facts(event_type: str, data: dict) -> dict:
     """The event's data plus derived values rules may test (see ``RaiseRule``)."""
     facts = dict(data)
     if event_type == "production.progress":
-        good, scrap = _num(data.get("good")), _num(data.get("scrap"))
+        good, scrap = _decimal_or_none(data.get("good")), _decimal_or_none(data.get("scrap"))
         if good is not None and scrap is not None and good + scrap > 0:
             facts["scrap_rate"] = float(scrap / (good + scrap))
     if event_type == "labor.availability":
-        available, required = _num(data.get("available")), _num(data.get("required"))
+        available, required = (
+            _decimal_or_none(data.get("available")),
+            _decimal_or_none(data.get("required")),
+        )
         if available is not None and required is not None:
             facts["shortfall"] = float(required - available)
     return facts
 
 
-def _num(value) -> Decimal | None:
+def _decimal_or_none(value) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -46,7 +49,7 @@ def condition_holds(cond: dict, facts: dict) -> bool:
         return actual in (expected or [])
     if op == "not_in":
         return actual not in (expected or [])
-    a, b = _num(actual), _num(expected)
+    a, b = _decimal_or_none(actual), _decimal_or_none(expected)
     if a is None or b is None:
         return False
     return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}.get(op, False)

@@ -1,10 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from .cloudevents import EVENT_TYPES
 from .models import InboxEvent, Integration, IntegrationKey
-from .services import inbox_reprocess, integration_key_issue
+from .services import (
+    inbox_reprocess,
+    integration_key_issue,
+    integration_key_revoke,
+    integration_keys_rotate,
+)
 
 
 class IntegrationForm(forms.ModelForm):
@@ -60,10 +64,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     @admin.action(description="Rotate: issue a new key and revoke the old ones")
     def rotate_keys(self, request, queryset):
         for integration in queryset:
-            key = integration_key_issue(integration)
-            integration.keys.filter(revoked_at__isnull=True).exclude(
-                pk=integration.keys.order_by("-pk").first().pk
-            ).update(revoked_at=timezone.now())
+            key = integration_keys_rotate(integration_id=integration.pk)
             self.log_change(request, integration, "Rotated: older keys revoked")
             self._show(request, integration, key)
 
@@ -89,9 +90,9 @@ class IntegrationKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         keys = list(queryset.filter(revoked_at__isnull=True))
         for key in keys:
+            integration_key_revoke(key_id=key.pk)
             self.log_change(request, key, "Revoked")
-        count = queryset.filter(pk__in=[k.pk for k in keys]).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} key(s).")
+        self.message_user(request, f"Revoked {len(keys)} key(s).")
 
 
 @admin.register(InboxEvent)

@@ -15,12 +15,19 @@ from django.utils import timezone
 from coordination.apply import EventApplyError, event_apply
 from coordination.events import event_batch, event_observers
 from coordination.models import Site, StateChange
-from kernel.errors import DomainError, NotFoundError
+from kernel.errors import DomainError, NotFoundError, PermissionDeniedError
 
 from .cloudevents import EVENT_TYPES, validate
 from .models import InboxEvent, Integration, IntegrationKey, key_digest
 
 log = logging.getLogger(__name__)
+
+
+class NotFailedError(DomainError):
+    """Only failed (parked) events are reprocessed."""
+
+    code = "not_failed"
+
 
 KEY_PREFIX = "pck_"  # "plant coordination key": recognisable in logs and secret scanners
 PROCESS_CHUNK = 50  # events per processing task (one transaction): workers share big batches
@@ -71,12 +78,29 @@ def integration_key_issue(integration: Integration) -> str:
 
 
 def integration_key_revoke(*, key_id: int) -> IntegrationKey:
-    """Revoked keys stop working at once (every request looks the key up)."""
-    key = IntegrationKey.objects.get(pk=key_id)
-    if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
+    """Revoked keys stop working at once (every request looks the key up); idempotent."""
+    with transaction.atomic():
+        key = IntegrationKey.objects.select_for_update().get(pk=key_id)
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
     return key
+
+
+def integration_keys_rotate(*, integration_id: int) -> str:
+    """Issue a new key and revoke every older one of the integration, in one transaction;
+    returns the new clear key (shown once)."""
+    with transaction.atomic():
+        integration = Integration.objects.select_for_update().get(pk=integration_id)
+        raw = integration_key_issue(integration)
+        newest = integration.keys.order_by("-pk").first()
+        for key_id in (
+            integration.keys.filter(revoked_at__isnull=True)
+            .exclude(pk=newest.pk)
+            .values_list("pk", flat=True)
+        ):
+            integration_key_revoke(key_id=key_id)
+    return raw
 
 
 def integration_authenticate(raw_key: str) -> Integration | None:
@@ -368,6 +392,20 @@ def inbox_reprocess(*, ids: list[int], actor=None, via: str = "web") -> int:
         for start in range(0, len(pks), PROCESS_CHUNK):
             _enqueue(pks[start : start + PROCESS_CHUNK])
     return len(pks)
+
+
+def inbox_event_reprocess(*, event_id: int, actor, via: str) -> InboxEvent:
+    """One parked event queued again by a person: only admins, only failed events."""
+    if not actor.has_perm("integrations.change_inboxevent"):
+        raise PermissionDeniedError("only admins reprocess events")
+    event = InboxEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        raise NotFoundError(f"event {event_id} does not exist")
+    if not inbox_reprocess(ids=[event.pk], actor=actor, via=via):
+        event.refresh_from_db()
+        raise NotFailedError(f"event is {event.status}, not failed")
+    event.refresh_from_db()
+    return event
 
 
 def inbox_requeue_stuck(*, older_than: timedelta = STUCK_AFTER, limit: int = 5000) -> int:

@@ -1,5 +1,7 @@
-"""Factories for the operational picture. FSM states are set at build time."""
+"""Factories for the operational picture and exceptions, and the plant events observers
+see. FSM states are set at build time."""
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,6 +11,8 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from coordination import models as m
+from coordination.events import PlantEvent
+from exceptions.models import ExceptionCase
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -108,3 +112,38 @@ class LotFactory(factory.django.DjangoModelFactory):
     item = factory.SubFactory(ItemFactory)
     quantity = Decimal("100")
     location = factory.SubFactory(LocationFactory)
+
+
+class ExceptionCaseFactory(factory.django.DjangoModelFactory):
+    """A bare exception (no observers run, no workflow): for tests about what acts on it."""
+
+    class Meta:
+        model = ExceptionCase
+
+    kind = "downtime"
+    key = factory.Sequence(lambda n: f"K{n + 1}")
+    title = factory.LazyAttribute(lambda o: f"{o.kind} test")
+    base_severity = 3
+    severity = factory.LazyAttribute(lambda o: o.base_severity)
+    first_seen_at = factory.LazyFunction(timezone.now)
+    last_seen_at = factory.LazyFunction(timezone.now)
+
+
+_inbox = itertools.count(1)
+
+
+def plant_event(type_: str, data: dict, *, site: str = "RIV", stale: bool = False, time=None):
+    """A validated, applied event as ingestion hands it to observers."""
+    n = next(_inbox)
+    now = timezone.now()
+    return PlantEvent(
+        inbox_id=n,
+        type=type_,
+        source="mes/test",
+        event_id=f"evt-{n}",
+        time=time or now,
+        received_at=now,
+        site=site,
+        data=data,
+        stale=stale,
+    )

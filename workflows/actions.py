@@ -3,7 +3,7 @@
 from kernel.actions import Action, ActionTable
 
 from . import task_actions
-from .api import serializers as s
+from .api import serializers
 from .forms import ClaimForm, CompleteForm, NoteForm, PauseForm
 
 TASK_ACTIONS = ActionTable(
@@ -12,37 +12,37 @@ TASK_ACTIONS = ActionTable(
         "claim": Action(
             perform=task_actions.task_claim,
             form=ClaimForm,
-            input=s.ExpectedStateInput,
+            input=serializers.ExpectedStateInput,
             done=lambda task: f"You took “{task.title}”.",
         ),
         "release": Action(
             perform=task_actions.task_release,
             form=ClaimForm,
-            input=s.ExpectedStateInput,
+            input=serializers.ExpectedStateInput,
             done=lambda task: f"“{task.title}” is back with its group.",
         ),
         "complete": Action(
             perform=task_actions.task_complete,
             form=CompleteForm,
-            input=s.CompleteInput,
+            input=serializers.CompleteInput,
             done=lambda decision: f"Decided “{decision.chosen_label}” on “{decision.task.title}”.",
         ),
         "pause": Action(
             perform=task_actions.task_pause,
             form=PauseForm,
-            input=s.PauseInput,
+            input=serializers.PauseInput,
             done=lambda task: f"“{task.title}” paused: the clock is stopped.",
         ),
         "resume": Action(
             perform=task_actions.task_resume,
             form=ClaimForm,
-            input=s.ExpectedStateInput,
+            input=serializers.ExpectedStateInput,
             done=lambda task: f"“{task.title}” resumed.",
         ),
         "note": Action(
             perform=task_actions.task_note,
             form=NoteForm,
-            input=s.NoteInput,
+            input=serializers.NoteInput,
             done=lambda task: "Progress noted.",
         ),
     },

@@ -11,11 +11,11 @@ from django.utils.html import format_html
 from exceptions.models import ExceptionCase
 from kernel.admin import ReadOnlyAdmin
 
-from . import models as m
+from . import models
 from .routing import rule_preview
 
 
-@admin.register(m.RoutingRule)
+@admin.register(models.RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
     list_display = (
         "position",
@@ -69,7 +69,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 
 class StepInline(admin.StackedInline):
-    model = m.StepTemplate
+    model = models.StepTemplate
     extra = 0
     filter_horizontal = ("after",)
     fields = (
@@ -82,29 +82,29 @@ class StepInline(admin.StackedInline):
     )
 
 
-@admin.register(m.WorkflowTemplate)
+@admin.register(models.WorkflowTemplate)
 class WorkflowTemplateAdmin(admin.ModelAdmin):
     list_display = ("name", "active", "description")
     inlines = [StepInline]
 
 
 class LevelInline(admin.TabularInline):
-    model = m.EscalationLevel
+    model = models.EscalationLevel
     extra = 0
 
 
-@admin.register(m.EscalationPolicy)
+@admin.register(models.EscalationPolicy)
 class EscalationPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "description")
     inlines = [LevelInline]
 
 
-@admin.register(m.WebhookEndpoint)
+@admin.register(models.WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ("name", "url", "active")
 
 
-@admin.register(m.WebhookDelivery)
+@admin.register(models.WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ("created_at", "endpoint", "event", "status", "attempts", "last_error")
     list_filter = ("status", "event")
@@ -116,14 +116,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(m.WorkflowRun)
+@admin.register(models.WorkflowRun)
 class WorkflowRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "case", "template", "status", "started_at", "ended_at")
     list_filter = ("status", "template")
 
 
 class TaskEventInline(admin.TabularInline):
-    model = m.TaskEvent
+    model = models.TaskEvent
     extra = 0
     can_delete = False
     readonly_fields = ("at", "kind", "seq", "scheduled_at", "actor", "summary")
@@ -132,7 +132,7 @@ class TaskEventInline(admin.TabularInline):
         return False
 
 
-@admin.register(m.Task)
+@admin.register(models.Task)
 class TaskAdmin(ReadOnlyAdmin):
     list_display = ("pk", "title", "case_link", "status", "owner_group", "assignee", "due_at")
     list_filter = ("status", "owner_group")
@@ -145,11 +145,11 @@ class TaskAdmin(ReadOnlyAdmin):
         )
 
 
-@admin.register(m.Decision)
+@admin.register(models.Decision)
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = ("decided_at", "case", "task", "chosen_label", "decided_by")
 
 
-@admin.register(m.NotificationPreference)
+@admin.register(models.NotificationPreference)
 class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_display = ("user", "in_app", "email", "collapse_minutes")

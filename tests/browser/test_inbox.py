@@ -6,13 +6,12 @@ from playwright.sync_api import expect
 
 from exceptions.models import ExceptionCase
 from tests.browser.conftest import screenshot
-from tests.exceptions.conftest import plant, signal  # noqa: F401
 from workflows.models import Decision
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_planner_decides_from_the_inbox(login, live_server, signal):  # noqa: F811
+def test_planner_decides_from_the_inbox(login, live_server, plant, signal):
     page = login("planner")
     page.goto("/inbox/")
     expect(page.get_by_text("Nothing waiting for you.")).to_be_visible()

@@ -1,11 +1,13 @@
 """Two supervisors act on one exception at once; two workers raise on one key at once."""
 
+from itertools import pairwise
+
 import pytest
 
 from exceptions.models import ExceptionCase
 from exceptions.services import case_acknowledge, case_dismiss, event_observe
 from tests.conftest import race
-from tests.exceptions.conftest import plant_event
+from tests.factories import plant_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -34,6 +36,12 @@ def test_concurrent_acknowledge_one_wins_the_other_is_told(plant, down, role_use
 
 
 def test_concurrent_acknowledge_and_dismiss_nothing_overwritten(plant, down, role_user):
+    """Either order is legal (acknowledge then dismiss; or dismiss, and acknowledge is
+    refused), and both end dismissed: what proves nothing was overwritten is the audit. Each
+    success is one audited step from the state the one before it left; two successes that
+    both started from "open" would be an overwrite."""
+    from coordination.models import StateChange
+
     case = down("L1")
     boss = role_user("supervisor")
     actions = [
@@ -43,12 +51,18 @@ def test_concurrent_acknowledge_and_dismiss_nothing_overwritten(plant, down, rol
 
     outcomes = race(lambda k: actions[k]())
 
-    assert sorted(code for code, _ in outcomes) in (
-        ["ok", "ok"],  # acknowledge first, then dismiss from acknowledged: both legal
-        ["ok", "transition_not_allowed"],  # dismissed first: acknowledge refused
-    )
+    codes = sorted(code for code, _ in outcomes)
+    assert codes in (["ok", "ok"], ["ok", "transition_not_allowed"])
     case.refresh_from_db()
-    assert case.status in ("acknowledged", "dismissed")
+    assert case.status == ExceptionCase.Status.DISMISSED
+    steps = list(
+        StateChange.objects.filter(object_id=case.pk, content_type__model="exceptioncase")
+        .order_by("pk")
+        .values_list("from_state", "to_state")
+    )
+    assert len(steps) == codes.count("ok")
+    assert steps[0][0] == "open" and steps[-1][1] == "dismissed"
+    assert all(after[0] == before[1] for before, after in pairwise(steps))
 
 
 def test_concurrent_signals_on_one_line_open_one_exception(plant):

@@ -3,7 +3,7 @@
 import pytest
 
 from exceptions.models import ExceptionCase, RaiseRule
-from tests.exceptions.conftest import plant_event
+from tests.factories import plant_event
 
 pytestmark = pytest.mark.django_db
 

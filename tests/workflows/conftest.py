@@ -4,31 +4,21 @@ import pytest
 from django.utils import timezone
 
 from exceptions.models import ExceptionCase
-from tests.exceptions.conftest import down, fast_passwords, plant, signal  # noqa: F401
+from tests.factories import ExceptionCaseFactory
 
 
 @pytest.fixture
 def make_case(db):
     """``make_case(kind="downtime", severity=3, ...)``: a bare exception (no observers)."""
 
-    def make(kind="downtime", severity=3, key=None, **kwargs):
-        now = timezone.now()
-        return ExceptionCase.objects.create(
-            kind=kind,
-            key=key or f"K{ExceptionCase.objects.count() + 1}",
-            title=kwargs.pop("title", f"{kind} test"),
-            base_severity=severity,
-            severity=severity,
-            first_seen_at=now,
-            last_seen_at=now,
-            **kwargs,
-        )
+    def make(kind="downtime", severity=3, **kwargs):
+        return ExceptionCaseFactory(kind=kind, base_severity=severity, **kwargs)
 
     return make
 
 
 @pytest.fixture
-def order_change(signal):  # noqa: F811
+def order_change(signal):
     """An order-change exception (planner and sales tasks in parallel)."""
 
     def send(order="SO-10101"):

@@ -11,7 +11,7 @@ from coordination.models import StateChange
 from .. import selectors
 from ..actions import TASK_ACTIONS
 from ..models import Decision, Task
-from . import serializers as s
+from . import serializers
 
 
 class ViewPermission(DjangoModelPermissions):
@@ -22,42 +22,42 @@ class ViewPermission(DjangoModelPermissions):
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """``GET /tasks/``: my inbox (my tasks and my groups' unclaimed ones, overdue first)."""
 
-    serializer_class = s.TaskSerializer
+    serializer_class = serializers.TaskSerializer
     permission_classes = [ViewPermission]
     queryset = Task.objects.select_related("owner_group", "assignee")
 
     def list(self, request):
         tasks = selectors.inbox_tasks(user=request.user)
-        return Response(s.TaskSerializer(tasks, many=True).data)
+        return Response(serializers.TaskSerializer(tasks, many=True).data)
 
     def _act(self, request, pk, name):
         """The action table's API door (same services and rules as the inbox pages)."""
         result = TASK_ACTIONS.api_run(name, pk, request=request, via=StateChange.Via.API)
         if isinstance(result, Decision):
-            return Response(s.DecisionSerializer(result).data, status=201)
-        return Response(s.TaskSerializer(selectors.task_get(pk=pk)).data)
+            return Response(serializers.DecisionSerializer(result).data, status=201)
+        return Response(serializers.TaskSerializer(selectors.task_get(pk=pk)).data)
 
-    @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
+    @action(detail=True, methods=["post"], serializer_class=serializers.ExpectedStateInput)
     def claim(self, request, pk=None):
         return self._act(request, pk, "claim")
 
-    @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
+    @action(detail=True, methods=["post"], serializer_class=serializers.ExpectedStateInput)
     def release(self, request, pk=None):
         return self._act(request, pk, "release")
 
-    @action(detail=True, methods=["post"], serializer_class=s.CompleteInput)
+    @action(detail=True, methods=["post"], serializer_class=serializers.CompleteInput)
     def complete(self, request, pk=None):
         return self._act(request, pk, "complete")
 
-    @action(detail=True, methods=["post"], serializer_class=s.PauseInput)
+    @action(detail=True, methods=["post"], serializer_class=serializers.PauseInput)
     def pause(self, request, pk=None):
         return self._act(request, pk, "pause")
 
-    @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
+    @action(detail=True, methods=["post"], serializer_class=serializers.ExpectedStateInput)
     def resume(self, request, pk=None):
         return self._act(request, pk, "resume")
 
-    @action(detail=True, methods=["post"], serializer_class=s.NoteInput)
+    @action(detail=True, methods=["post"], serializer_class=serializers.NoteInput)
     def note(self, request, pk=None):
         return self._act(request, pk, "note")
 
@@ -65,7 +65,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
     """Decisions, newest first; ``?case=<id>`` for one exception's."""
 
-    serializer_class = s.DecisionSerializer
+    serializer_class = serializers.DecisionSerializer
     permission_classes = [ViewPermission]
 
     def get_queryset(self):
