@@ -21,7 +21,7 @@ import subprocess
 import time
 from urllib.parse import urlencode
 
-from harness import PY, ROOT, bench_env, django_setup, free_port, psql, wait_up
+from harness import PY, ROOT, bench_env, django_setup, gunicorn, psql, stop
 
 DB = "plantcoord_bench_board"
 ENV = bench_env(DB, redis_db=2)
@@ -192,25 +192,8 @@ def main() -> None:
 
     from exceptions.selectors import board_version
 
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "plantcoord.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-        ],
-        cwd=ROOT,
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    web, port = gunicorn(ENV, workers=2, threads=4)
     try:
-        wait_up(port)
         session = Session(port)
         session.login()
         htmx = {"HX-Request": "true"}
@@ -228,8 +211,7 @@ def main() -> None:
         rows = body.count(b'<tr id="case-')
         more = re.search(rb"and <strong>(\d+)</strong> more", body)
     finally:
-        web.terminate()
-        web.wait(timeout=20)
+        stop([web])
         if not args.keep:
             from django.db import connections
 

@@ -63,3 +63,55 @@ def django_setup(env: dict[str, str]) -> None:
 
 def percentile_ms(seconds: list[float], q: int) -> float:
     return statistics.quantiles(seconds, n=100, method="inclusive")[q - 1] * 1000
+
+
+def gunicorn(
+    env: dict[str, str], *, workers: int = 2, threads: int = 1
+) -> tuple[subprocess.Popen, int]:
+    """Start gunicorn as in production on a free port and wait until it answers."""
+    port = free_port()
+    web = subprocess.Popen(
+        [
+            *(PY, "-m", "gunicorn", "plantcoord.wsgi", "--bind", f"127.0.0.1:{port}"),
+            *("--workers", str(workers), "--threads", str(threads), "--log-level", "warning"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_up(port)
+    except BaseException:
+        stop([web])
+        raise
+    return web, port
+
+
+def celery_workers(env: dict[str, str], n: int, *, concurrency: int = 1) -> list[subprocess.Popen]:
+    """``n`` Celery worker processes (no beat) on the benchmark's broker."""
+    return [
+        subprocess.Popen(
+            [
+                *(PY, "-m", "celery", "-A", "plantcoord", "worker", "--loglevel=WARNING"),
+                *(f"--concurrency={concurrency}", f"--hostname=bench{k}@%h"),
+                *("--without-mingle", "--without-gossip"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for k in range(n)
+    ]
+
+
+def stop(processes) -> None:
+    """Terminate, then kill what has not stopped after 20 s."""
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()

@@ -21,7 +21,7 @@ import subprocess
 import time
 import uuid
 
-from harness import PY, ROOT, bench_env, free_port, percentile_ms, psql, wait_up
+from harness import PY, ROOT, bench_env, celery_workers, gunicorn, percentile_ms, psql, stop
 
 DB = "plantcoord_bench"
 ENV = bench_env(DB, redis_db=3)
@@ -135,41 +135,6 @@ def wait_applied(total: int, timeout: float) -> tuple[int, float]:
         time.sleep(0.2)
 
 
-def start_workers(n: int) -> list[subprocess.Popen]:
-    return [
-        subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "plantcoord",
-                "worker",
-                "--loglevel=WARNING",
-                "--concurrency=1",
-                f"--hostname=bench{k}@%h",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=ROOT,
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for k in range(n)
-    ]
-
-
-def stop(processes) -> None:
-    for p in processes:
-        p.terminate()
-    for p in processes:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=600, help="batches of 100 to accept")
@@ -191,25 +156,8 @@ def main() -> None:
         "SELECT number FROM coordination_job WHERE status <> 'completed' ORDER BY number LIMIT 40",
         DB,
     ).splitlines()
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "gunicorn",
-            "plantcoord.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.web_workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=ENV,
-    )
+    web, port = gunicorn(ENV, workers=args.web_workers)
     try:
-        wait_up(port)
         print(
             f"stack: gunicorn x{args.web_workers} · PostgreSQL · Redis · "
             f"{args.workers} Celery worker(s) · {os.cpu_count()} cores"
@@ -244,7 +192,7 @@ def main() -> None:
 
         # 3. applied per second, draining that backlog (measured over a bounded window)
         total = sum(inbox_counts().values())
-        workers = start_workers(args.workers)
+        workers = celery_workers(ENV, args.workers)
         try:
             done, elapsed = wait_applied(total, args.drain_seconds)
             print(

@@ -112,14 +112,5 @@ class ExceptionCaseEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.BoardVersion)
-class BoardVersionAdmin(admin.ModelAdmin):
+class BoardVersionAdmin(ReadOnlyAdmin):
     list_display = ["__str__"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
