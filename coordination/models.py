@@ -6,6 +6,8 @@ State fields are protected FSM fields: they change only through transitions, whi
 services in ``coordination.services`` call under a row lock and audit in ``StateChange``.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -450,3 +452,28 @@ class Watermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.time:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxMessage(models.Model):
+    """Something another system must learn, written in the transaction of the change itself.
+
+    Append-only: the message is the fact ("lot LOT-1 held"); whether and when each target
+    (ERP, MES, a webhook) got it is the delivery's state, kept by ``integrations``. ``key``
+    is the message id every target sees (the ``webhook-id``), the same on every retry.
+    Messages of one ``aggregate`` ("lot:LOT-1") reach each target in ``id`` order.
+    """
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    topic = models.CharField(max_length=64, help_text="message type, e.g. lot.held")
+    aggregate = models.CharField(
+        max_length=160,
+        help_text='what it is about, e.g. "lot:LOT-1": delivered in order per target',
+    )
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["aggregate", "id"], name="outbox_aggregate_order")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.aggregate} ({self.key})"
