@@ -19,25 +19,28 @@ CASE_ACTIONS = ActionTable(
             form=AcknowledgeForm,
             input=serializers.AcknowledgeInput,
             done=lambda case: f"#{case.pk} acknowledged.",
-            states=(CaseStatus.OPEN,),
+            when=lambda case: case.status == CaseStatus.OPEN,
         ),
         "assign": Action(
             perform=services.case_assign,
             form=AssignForm,
             input=serializers.AssignInput,
             done=lambda case: f"#{case.pk} assigned.",
+            when=lambda case: case.status in OPEN_STATES,
         ),
         "resolve": Action(
             perform=services.case_resolve,
             form=ResolveForm,
             input=serializers.ResolveInput,
             done=lambda case: f"#{case.pk} resolved.",
+            when=lambda case: case.status in OPEN_STATES,
         ),
         "dismiss": Action(
             perform=services.case_dismiss,
             form=DismissForm,
             input=serializers.DismissInput,
             done=lambda case: f"#{case.pk} dismissed.",
+            when=lambda case: case.status in OPEN_STATES,
         ),
     },
 )
@@ -45,4 +48,4 @@ CASE_ACTIONS = ActionTable(
 
 def case_actions_offered(case: ExceptionCase) -> list[str]:
     """The actions ``case`` offers in its state, in button order (none once closed)."""
-    return CASE_ACTIONS.offered(case, open_states=OPEN_STATES)
+    return CASE_ACTIONS.offered(case)

@@ -38,7 +38,7 @@ class Action:
     form: type[ActionForm]  # pages
     input: type  # the API's serializer (validated and published in the schema)
     done: Callable[[Any], str]  # the page's confirmation, from the service's result
-    states: tuple[str, ...] = ()  # offered only in these states (empty: whenever open)
+    when: Callable[[Any], bool] = lambda target: True  # offered on ``target`` in its state
 
 
 class ActionTable:
@@ -57,15 +57,10 @@ class ActionTable:
     def __contains__(self, name: str) -> bool:
         return name in self.actions
 
-    def offered(self, target, *, open_states) -> list[str]:
-        """Names of the actions ``target`` offers in its state, in table order."""
-        if target.status not in open_states:
-            return []
-        return [
-            name
-            for name, action in self.actions.items()
-            if not action.states or target.status in action.states
-        ]
+    def offered(self, target) -> list[str]:
+        """Names of the actions ``target`` offers in its state, in table order: the one
+        answer the pages' buttons follow (the services still check on their own)."""
+        return [name for name, action in self.actions.items() if action.when(target)]
 
     def run(self, name: str, *, pk, actor, via: str, data: dict):
         """Perform an action on validated input; raises the service's ``DomainError``."""

@@ -43,12 +43,14 @@ def counts(request):
 
 def _card(request, task, *, forms=None, error=None, message=None) -> dict:
     may_act = task_may_act(request.user, task)
+    offered = TASK_ACTIONS.offered(task) if may_act else []
     forms = forms or {}
-    if may_act and task.is_active:
-        for name in ("complete", "pause", "note"):
+    for name in ("complete", "pause", "note"):
+        if name in offered:
             forms.setdefault(name, TASK_ACTIONS.form(name, task))
     return {
         "task": task,
+        "offered": offered,
         "due": selectors.due_label(task),
         "overdue": task.is_active and not task.paused_at and task.due_at < timezone.now(),
         "may_act": may_act,
