@@ -5,6 +5,7 @@ import logging
 import secrets
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 import psycopg
 from django.conf import settings
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "pck_"  # "plant coordination key": recognisable in logs and secret scanners
 PROCESS_CHUNK = 50  # events per processing task (one transaction): workers share big batches
-STUCK_AFTER = timedelta(seconds=60)
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -252,10 +252,27 @@ def _echo(raw, attr: str):
     return None
 
 
+# Publishing gives up at once when the broker is away (one immediate reconnect, for a
+# connection a Redis restart left stale): kombu's default policy waits ~0.6 s per message.
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
+
+
 def _enqueue(ids: list[int]) -> None:
+    """Queue processing once the rows are committed. The inbox, not the broker, is the
+    durable record: if the broker cannot take the message the event stays ``received`` and
+    the sweep (``inbox_requeue_stuck``) queues it again; accepting never fails for it."""
+    transaction.on_commit(partial(_publish, ids))
+
+
+def _publish(ids: list[int]) -> None:
     from .tasks import inbox_process_task
 
-    inbox_process_task.delay_on_commit(ids)
+    try:
+        inbox_process_task.apply_async((ids,), retry_policy=PUBLISH_RETRY)
+    except Exception as exc:  # any broker failure; the sweep covers it
+        log.warning(
+            "inbox events %s… (%d) not queued, the sweep will queue them: %r", ids[0], len(ids), exc
+        )
 
 
 # --- processing -----------------------------------------------------------------------------
@@ -447,10 +464,13 @@ def inbox_reprocess(*, ids: list[int], actor=None, via: str = "web") -> int:
     return len(pks)
 
 
-def inbox_requeue_stuck(*, older_than: timedelta = STUCK_AFTER, limit: int = 5000) -> int:
-    """Re-enqueue events still ``received`` long after arrival (their worker died, or the
-    broker lost the message). Harmless if the original task is merely slow: processing
-    claims under a lock and skips what is done."""
+def inbox_requeue_stuck(*, older_than: timedelta | None = None, limit: int = 5000) -> int:
+    """Re-enqueue events still ``received`` a while after arrival (``INBOX_REQUEUE_AFTER_SECONDS``:
+    the broker was away when they arrived, their worker died, or the broker lost the message).
+    Harmless if the original task is merely slow: processing claims under a lock and skips
+    what is done."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.INBOX_REQUEUE_AFTER_SECONDS)
     cutoff = timezone.now() - older_than
     ids = list(
         InboxEvent.objects.filter(status=InboxEvent.Status.RECEIVED, received_at__lt=cutoff)
