@@ -148,6 +148,8 @@ def _text_problem(text: str) -> str | None:
     """Why PostgreSQL (text and jsonb) cannot store ``text``, or None."""
     if "\x00" in text:
         return "must not contain a NUL character (\\u0000)"
+    if text.isascii():
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -155,31 +157,41 @@ def _text_problem(text: str) -> str | None:
     return None
 
 
-def _check_json(value: Any, path: str, problems: Problems, depth: int = 0) -> None:
+def _check_json(value: Any, path: tuple, problems: Problems, depth: int = 0) -> None:
     """Anything in the event, known or not, must be storable: no NUL, no lone surrogate, no
-    number beyond float range (JSON ``1e400`` parses as infinity), not absurdly nested."""
+    number beyond float range (JSON ``1e400`` parses as infinity), not absurdly nested.
+    ``path`` (keys and indexes) is spelt out only for a problem: most events have none."""
     if isinstance(value, str):
         reason = _text_problem(value)
         if reason:
-            problems.add(path, reason)
+            problems.add(_path_text(path), reason)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            problems.add(path, "must be a finite number")
+            problems.add(_path_text(path), "must be a finite number")
     elif isinstance(value, dict | list):
         if depth >= MAX_DEPTH:
-            problems.add(path, f"must not nest more than {MAX_DEPTH} levels deep")
+            problems.add(_path_text(path), f"must not nest more than {MAX_DEPTH} levels deep")
             return
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            if isinstance(key, int):
-                sub = f"{path}[{key}]"
-            else:
-                name = printable(key)
-                sub = f"{path}.{name}" if path else name
-                reason = _text_problem(key)
-                if reason:
-                    problems.add(sub, f"the name {reason}")
-            _check_json(item, sub, problems, depth + 1)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _check_json(item, (*path, index), problems, depth + 1)
+            return
+        for key, item in value.items():
+            reason = _text_problem(key)
+            if reason:
+                problems.add(_path_text((*path, key)), f"the name {reason}")
+            _check_json(item, (*path, key), problems, depth + 1)
+
+
+def _path_text(path: tuple) -> str:
+    """``("data", "items", 2, "name")`` → ``data.items[2].name``, printable."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{printable(part)}" if text else printable(part)
+    return text
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -274,7 +286,7 @@ def validate(
     if not isinstance(raw, dict):
         problems.add("", "an event must be a JSON object")
         return None, problems
-    _check_json(raw, "", problems)
+    _check_json(raw, (), problems)
     for attr in ("id", "source"):
         value = raw.get(attr)
         if not isinstance(value, str) or not value:

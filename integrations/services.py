@@ -367,6 +367,9 @@ def _row_park_unloadable(pk: int, exc: Exception) -> None:
         changes["error"] = f"cannot be loaded: {fault} {original} is out of range ({exc})"
         if fault in ("time", "received_at"):
             changes[fault] = F("received_at") if fault == "time" else now
+            changes["error"] += (
+                f"; {fault} replaced by the {'arrival' if fault == 'time' else 'park'} time"
+            )
     else:
         changes["error"] = f"internal error: cannot be loaded: {exc!r}"
     InboxEvent.objects.filter(pk=pk).update(
