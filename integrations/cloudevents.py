@@ -5,13 +5,19 @@ and each error must name the field and the reason (``{"field", "message"}``). Th
 below are the single source for validation, the OpenAPI document and the README.
 """
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 MAX_ID = 200
+MAX_SITE = 20  # Site.code and the inbox's site column
+MAX_INT = 2_147_483_647  # counts land in 32-bit integer columns
+MAX_NUMBER = 99_999_999_999  # quantities land in numeric(14, 3) columns
+MAX_DEPTH = 32  # nesting of objects and arrays anywhere in an event
+MAX_PROBLEMS = 20  # per event: enough to fix it, not a megabyte of errors
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,65 @@ class ValidEvent:
 
 class Problems(list):
     def add(self, field: str, message: str) -> None:
-        self.append({"field": field, "message": message})
+        problem = {"field": field, "message": message}
+        if len(self) < MAX_PROBLEMS and problem not in self:
+            self.append(problem)
+
+
+def printable(text: str) -> str:
+    """``text`` safe to echo in a JSON answer: lone surrogates (not encodable as UTF-8) and NUL
+    written as backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _text_problem(text: str) -> str | None:
+    """Why PostgreSQL (text and jsonb) cannot store ``text``, or None."""
+    if "\x00" in text:
+        return "must not contain a NUL character (\\u0000)"
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain a lone surrogate (e.g. \\ud800): not valid Unicode"
+    return None
+
+
+def _check_json(value: Any, path: tuple, problems: Problems, depth: int = 0) -> None:
+    """Anything in the event, known or not, must be storable: no NUL, no lone surrogate, no
+    number beyond float range (JSON ``1e400`` parses as infinity), not absurdly nested.
+    ``path`` (keys and indexes) is spelt out only for a problem: most events have none."""
+    if isinstance(value, str):
+        reason = _text_problem(value)
+        if reason:
+            problems.add(_path_text(path), reason)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            problems.add(_path_text(path), "must be a finite number")
+    elif isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            problems.add(_path_text(path), f"must not nest more than {MAX_DEPTH} levels deep")
+            return
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _check_json(item, (*path, index), problems, depth + 1)
+            return
+        for key, item in value.items():
+            reason = _text_problem(key)
+            if reason:
+                problems.add(_path_text((*path, key)), f"the name {reason}")
+            _check_json(item, (*path, key), problems, depth + 1)
+
+
+def _path_text(path: tuple) -> str:
+    """``("data", "items", 2, "name")`` → ``data.items[2].name``, printable."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{printable(part)}" if text else printable(part)
+    return text
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -138,6 +202,16 @@ def parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def _storable(moment: datetime) -> bool:
+    """9999-12-31T23:59:59-14:00 is after the last instant Python (and so Django) can load
+    once in UTC; 0001-01-01T00:00:00+14:00 before the first."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _check_field(field: Field, value: Any, path: str, problems: Problems) -> Any:
@@ -158,6 +232,8 @@ def _check_field(field: Field, value: Any, path: str, problems: Problems) -> Any
                 path, "must be an RFC 3339 date-time with offset, e.g. 2026-11-27T08:00:00Z"
             )
             return value
+        if not _storable(parsed):
+            problems.add(path, "is out of range (years 1 to 9999 in UTC)")
         return parsed.isoformat()
     # numbers: bool is an int in Python, never a count
     integer = field.kind == "integer"
@@ -166,6 +242,8 @@ def _check_field(field: Field, value: Any, path: str, problems: Problems) -> Any
         return value
     if value != value or value in (float("inf"), float("-inf")):
         problems.add(path, "must be a finite number")
+    elif value > (MAX_INT if integer else MAX_NUMBER) and field.maximum is None:
+        problems.add(path, f"must be ≤ {MAX_INT if integer else MAX_NUMBER}")
     elif field.minimum is not None and value < field.minimum:
         problems.add(path, f"must be ≥ {field.minimum:g}")
     elif field.exclusive_minimum is not None and value <= field.exclusive_minimum:
@@ -193,12 +271,22 @@ def _check_data(event_type: str, data: dict, problems: Problems) -> dict:
     return clean
 
 
-def validate(raw: Any, *, default_site: str | None) -> tuple[ValidEvent | None, Problems]:
-    """Check one structured-mode CloudEvent; return the normalised event or the problems."""
+def validate(
+    raw: Any,
+    *,
+    default_site: str | None,
+    window: tuple[datetime, datetime] | None = None,
+    window_text: str = "",
+) -> tuple[ValidEvent | None, Problems]:
+    """Check one structured-mode CloudEvent; return the normalised event or the problems.
+
+    ``window`` (earliest, latest): the ``time`` an event may claim, around its arrival.
+    """
     problems = Problems()
     if not isinstance(raw, dict):
         problems.add("", "an event must be a JSON object")
         return None, problems
+    _check_json(raw, (), problems)
     for attr in ("id", "source"):
         value = raw.get(attr)
         if not isinstance(value, str) or not value:
@@ -219,6 +307,9 @@ def validate(raw: Any, *, default_site: str | None) -> tuple[ValidEvent | None, 
             problems.add(
                 "time", "must be an RFC 3339 date-time with offset, e.g. 2026-11-27T08:00:00Z"
             )
+        elif window and not window[0] <= time <= window[1]:
+            earliest, latest = (moment.isoformat(timespec="seconds") for moment in window)
+            problems.add("time", f"must be {window_text} ({earliest} to {latest})")
     content_type = raw.get("datacontenttype")
     if content_type is not None and not str(content_type).startswith("application/json"):
         problems.add("datacontenttype", "must be application/json (JSON structured mode)")
@@ -231,6 +322,8 @@ def validate(raw: Any, *, default_site: str | None) -> tuple[ValidEvent | None, 
     site = clean.get("site") or default_site
     if not site and isinstance(data, dict):
         problems.add("data.site", "is required: this integration has no default site")
+    elif isinstance(site, str) and len(site) > MAX_SITE:
+        problems.add("data.site", f"must be at most {MAX_SITE} characters")
     if problems:
         return None, problems
     attributes = {

@@ -5,11 +5,14 @@ import logging
 import secrets
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 import psycopg
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db import DataError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from coordination.apply import EventApplyError, event_apply
@@ -17,7 +20,7 @@ from coordination.events import event_batch, event_observers
 from coordination.models import Site, StateChange
 from kernel.errors import DomainError, NotFoundError, PermissionDeniedError
 
-from .cloudevents import EVENT_TYPES, validate
+from .cloudevents import EVENT_TYPES, printable, validate
 from .models import InboxEvent, Integration, IntegrationKey, key_digest
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,6 @@ class NotFailedError(DomainError):
 
 KEY_PREFIX = "pck_"  # "plant coordination key": recognisable in logs and secret scanners
 PROCESS_CHUNK = 50  # events per processing task (one transaction): workers share big batches
-STUCK_AFTER = timedelta(seconds=60)
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -203,13 +205,15 @@ def events_accept(*, integration: Integration, raw_events: list) -> list[dict]:
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value  # raw SQL: store times as Django would
     default_site = integration.site.code if integration.site_id else None
+    past, ahead = settings.EVENT_TIME_PAST_DAYS, settings.EVENT_TIME_FUTURE_SECONDS
+    window = (now - timedelta(days=past), now + timedelta(seconds=ahead))
+    window_text = f"at most {past} days before and {ahead} seconds after its arrival"
     results, rows, positions = [], [], []
     for raw in raw_events:
-        event, problems = validate(raw, default_site=default_site)
-        ident = {
-            "source": raw.get("source") if isinstance(raw, dict) else None,
-            "id": raw.get("id") if isinstance(raw, dict) else None,
-        }
+        event, problems = validate(
+            raw, default_site=default_site, window=window, window_text=window_text
+        )
+        ident = {"source": _echo(raw, "source"), "id": _echo(raw, "id")}
         if event is None:
             results.append({**ident, "status": "rejected", "errors": problems})
             continue
@@ -261,10 +265,38 @@ def events_accept(*, integration: Integration, raw_events: list) -> list[dict]:
     return results
 
 
+def _echo(raw, attr: str):
+    """An event's ``source`` or ``id`` as the answer repeats it: printable text, a plain
+    scalar, or None (never a value the JSON answer cannot carry)."""
+    value = raw.get(attr) if isinstance(raw, dict) else None
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, bool | int) or (isinstance(value, float) and value == value):
+        return value if abs(value) != float("inf") else None
+    return None
+
+
+# Publishing gives up at once when the broker is away (one immediate reconnect, for a
+# connection a Redis restart left stale): kombu's default policy waits ~0.6 s per message.
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
+
+
 def _enqueue(ids: list[int]) -> None:
+    """Queue processing once the rows are committed. The inbox, not the broker, is the
+    durable record: if the broker cannot take the message the event stays ``received`` and
+    the sweep (``inbox_requeue_stuck``) queues it again; accepting never fails for it."""
+    transaction.on_commit(partial(_publish, ids))
+
+
+def _publish(ids: list[int]) -> None:
     from .tasks import inbox_process_task
 
-    inbox_process_task.delay_on_commit(ids)
+    try:
+        inbox_process_task.apply_async((ids,), retry_policy=PUBLISH_RETRY)
+    except Exception as exc:  # any broker failure; the sweep covers it
+        log.warning(
+            "inbox events %s… (%d) not queued, the sweep will queue them: %r", ids[0], len(ids), exc
+        )
 
 
 # --- processing -----------------------------------------------------------------------------
@@ -291,20 +323,87 @@ def inbox_process_batch(inbox_ids: list[int]) -> dict[int, str]:
             # processed again; only acceptance must be durable before we answer.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
-        rows = list(
-            InboxEvent.objects.select_for_update(skip_locked=True).filter(
-                pk__in=inbox_ids, status=InboxEvent.Status.RECEIVED
-            )
+        # Claim ids only (integers always load), then the rows: one that cannot be loaded
+        # is parked on its own instead of sinking its chunk.
+        claimed = list(
+            InboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=inbox_ids, status=InboxEvent.Status.RECEIVED)
+            .values_list("pk", flat=True)
         )
-        rows.sort(key=lambda row: (row.type, _thing(row), row.time, row.pk))
+        rows, parked = _rows_load(claimed)
+        rows.sort(key=lambda row: (row.type, _changed_thing(row), row.time, row.pk))
         with event_batch():
             for row in rows:
                 _process_row(row)
         _statuses_save(rows)
-    return {row.pk: row.status for row in rows}
+    return {**{row.pk: row.status for row in rows}, **dict.fromkeys(parked, "failed")}
 
 
-def _thing(row: InboxEvent) -> str:
+_UNLOADABLE = (ValueError, OverflowError, TypeError, DataError)
+
+
+def _rows_load(pks: list[int]) -> tuple[list[InboxEvent], list[int]]:
+    """The claimed rows, and the ids of those that could not be loaded (parked ``failed``).
+
+    A row an earlier version accepted may hold a value Python cannot represent (a ``time``
+    after 9999-12-31 in UTC): loading the chunk raises, so each row is then tried alone.
+    """
+    if not pks:
+        return [], []
+    try:
+        with transaction.atomic():
+            return list(InboxEvent.objects.filter(pk__in=pks)), []
+    except _UNLOADABLE:
+        pass
+    rows, parked = [], []
+    for pk in pks:
+        try:
+            with transaction.atomic():
+                rows.append(InboxEvent.objects.get(pk=pk))
+        except _UNLOADABLE as exc:
+            _row_park_unloadable(pk, exc)
+            parked.append(pk)
+    return rows, parked
+
+
+def _row_park_unloadable(pk: int, exc: Exception) -> None:
+    """Park a row that cannot be loaded, naming the column at fault; a date-time out of range
+    is replaced (``time`` by the arrival) so that lists and the admin can show the row, and
+    the original value is kept in the reason."""
+    fault, original = "", ""
+    for name in ("time", "received_at", "processed_at", "data", "attributes"):
+        try:
+            with transaction.atomic():
+                InboxEvent.objects.filter(pk=pk).values_list(name, flat=True).get()
+        except _UNLOADABLE:
+            fault = name
+            original = (
+                InboxEvent.objects.filter(pk=pk)
+                .annotate(text=Cast(name, TextField()))
+                .values_list("text", flat=True)
+                .get()
+            )
+            break
+    log.error("inbox event %s cannot be loaded (%s): parked", pk, fault or exc)
+    now = timezone.now()
+    changes = {"error_field": fault, "processed_at": now}
+    if fault:
+        changes["error"] = f"cannot be loaded: {fault} {original} is out of range ({exc})"
+        if fault in ("time", "received_at"):
+            changes[fault] = F("received_at") if fault == "time" else now
+            changes["error"] += (
+                f"; {fault} replaced by the {'arrival' if fault == 'time' else 'park'} time"
+            )
+    else:
+        changes["error"] = f"internal error: cannot be loaded: {exc!r}"
+    InboxEvent.objects.filter(pk=pk).update(
+        status=InboxEvent.Status.FAILED, attempts=F("attempts") + 1, **changes
+    )
+
+
+def _changed_thing(row: InboxEvent) -> str:
+    """The thing an event is about (line, job, lot, order, item): a chunk applies each thing's
+    signals together, in plant-time order."""
     data = row.data
     return str(
         data.get("line")
@@ -408,10 +507,13 @@ def inbox_event_reprocess(*, event_id: int, actor, via: str) -> InboxEvent:
     return event
 
 
-def inbox_requeue_stuck(*, older_than: timedelta = STUCK_AFTER, limit: int = 5000) -> int:
-    """Re-enqueue events still ``received`` long after arrival (their worker died, or the
-    broker lost the message). Harmless if the original task is merely slow: processing
-    claims under a lock and skips what is done."""
+def inbox_requeue_stuck(*, older_than: timedelta | None = None, limit: int = 5000) -> int:
+    """Re-enqueue events still ``received`` a while after arrival (``INBOX_REQUEUE_AFTER_SECONDS``:
+    the broker was away when they arrived, their worker died, or the broker lost the message).
+    Harmless if the original task is merely slow: processing claims under a lock and skips
+    what is done."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.INBOX_REQUEUE_AFTER_SECONDS)
     cutoff = timezone.now() - older_than
     ids = list(
         InboxEvent.objects.filter(status=InboxEvent.Status.RECEIVED, received_at__lt=cutoff)

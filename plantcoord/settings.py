@@ -239,6 +239,16 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- ingestion ------------------------------------------------------------------------------
+# An event's ``time`` must fall in this window around its arrival (clock skew ahead, replayed
+# backlogs behind); outside it is rejected naming ``time``.
+EVENT_TIME_PAST_DAYS = env.int("EVENT_TIME_PAST_DAYS", default=30)
+EVENT_TIME_FUTURE_SECONDS = env.int("EVENT_TIME_FUTURE_SECONDS", default=300)
+# Events still ``received`` this long after arrival are queued again (the broker was away when
+# they arrived, or their worker died); the sweep runs every INBOX_REQUEUE_EVERY_SECONDS.
+INBOX_REQUEUE_AFTER_SECONDS = env.float("INBOX_REQUEUE_AFTER_SECONDS", default=20.0)
+INBOX_REQUEUE_EVERY_SECONDS = env.float("INBOX_REQUEUE_EVERY_SECONDS", default=10.0)
+
 # --- Celery ---------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = (
@@ -258,7 +268,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # health_check_interval: PING idle connections so one a Redis restart (or a proxy) closed
+    # is noticed and replaced before use, rather than failing the next publish.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "health_check_interval": 25}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message for another
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -269,7 +281,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic sweeps. Deadlines live in the database; beat only wakes the sweepers.
 CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "coordination.heartbeat", "schedule": 30.0},
-    "inbox-requeue-stuck": {"task": "integrations.inbox_requeue_stuck", "schedule": 30.0},
+    "inbox-requeue-stuck": {
+        "task": "integrations.inbox_requeue_stuck",
+        "schedule": INBOX_REQUEUE_EVERY_SECONDS,
+        "options": {"expires": INBOX_REQUEUE_EVERY_SECONDS},
+    },
     # SLA: due escalations and stalled reminders (workflows.Task.sweep_at); expires so a
     # backlog of ticks behind a stopped worker does not pile up.
     "workflows-escalation-sweep": {

@@ -30,6 +30,16 @@ def _problem(status_code: int, code: str, detail: str, **extra) -> Response:
     return Response({"code": code, "detail": detail, "extra": extra}, status=status_code)
 
 
+def _body_read(request, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the body. A chunked body (``Transfer-Encoding: chunked``, no
+    ``Content-Length``) is decoded by gunicorn, which marks the stream as ending by itself
+    (``wsgi.input_terminated``); Django reads such a body as empty, so read the stream."""
+    environ = getattr(request, "environ", {})
+    if not request.META.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
+        return environ["wsgi.input"].read(limit)
+    return request.read(limit)
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
@@ -88,7 +98,7 @@ class EventsView(APIView):
             length = 0
         if length > MAX_BODY:
             return _problem(413, "payload_too_large", f"body is over {MAX_BODY} bytes")
-        body = request._request.read(MAX_BODY + 1)
+        body = _body_read(request._request, MAX_BODY + 1)
         if len(body) > MAX_BODY:
             return _problem(413, "payload_too_large", f"body is over {MAX_BODY} bytes")
         try:
