@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from coordination.models import StateChange
+from coordination.visibility import picture_redact, summary_redact
 
 from . import selectors, services
 from .errors import DomainError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -64,6 +65,9 @@ def case_detail(request, pk: int):
         raise Http404(exc.detail) from None
     context = {
         "case": case,
+        # Orders, customers and lots only for roles that read them (coordination/visibility)
+        "impact": picture_redact(request.user, case.impact),
+        "impact_summary": summary_redact(request.user, case.impact_summary, case.impact),
         "timeline": selectors.case_timeline(case),
         "predecessors": selectors.case_predecessors(case),
         "repeats": list(case.repeats.order_by("-opened_at")[:10]),

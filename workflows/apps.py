@@ -8,9 +8,9 @@ def _after_migrate(sender, apps=global_apps, **kwargs):
     from coordination.roles import grant
 
     from .defaults import defaults_seed
-    from .roles import WORKFLOWS_PERMISSIONS
+    from .roles import READ_EVERY_PERMISSIONS, WORKFLOWS_PERMISSIONS
 
-    grant(apps, "workflows", WORKFLOWS_PERMISSIONS)
+    grant(apps, "workflows", {**WORKFLOWS_PERMISSIONS, **READ_EVERY_PERMISSIONS})
     if "workflows_workflowtemplate" not in connection.introspection.table_names():
         return  # migrated only part of the way
     # A flush (transactional tests) empties the seeded templates too; put the defaults back.

@@ -5,8 +5,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
+
+from coordination.visibility import CONTEXT_TEXT, picture_redact
 
 from . import selectors, services
 from .errors import DomainError, InvalidInputError, NotFoundError
@@ -38,6 +41,8 @@ def counts(request):
 
 def _card(request, task, *, forms=None, error=None, message=None) -> dict:
     may_act = services.task_may_act(request.user, task)
+    # Shown, never saved: orders, customers and lots only for roles that read them.
+    task.context = picture_redact(request.user, task.context, text_keys=CONTEXT_TEXT)
     forms = forms or {}
     if may_act and task.is_active:
         forms.setdefault(
@@ -65,7 +70,7 @@ def _now():
 @permission_required(VIEW, raise_exception=True)
 def task_detail(request, pk: int):
     try:
-        task = selectors.task_get(pk=pk)
+        task = selectors.task_get(pk=pk, user=request.user)
     except NotFoundError as exc:
         raise Http404(exc.detail) from None
     context = {"card": _card(request, task), "events": selectors.task_events(task)}
@@ -83,6 +88,13 @@ def task_action(request, pk: int, action: str):
         task = selectors.task_get(pk=pk)
     except NotFoundError as exc:
         raise Http404(exc.detail) from None
+    if not selectors.task_readable(request.user, task):
+        if request.method == "GET":
+            raise Http404(f"task {pk} does not exist")
+        # Say who may act (as the API does), but show nothing of the task itself.
+        detail = f"task “{task.title}” belongs to {task.owner_label}; only they may act on it"
+        status = 200 if request.htmx else 403  # htmx swaps no 4xx
+        return HttpResponse(f"<p class='error'>{escape(detail)}</p>", status=status)
     if request.method == "GET":
         return _respond(request, task)
     form = _bound(action, request.POST, task)

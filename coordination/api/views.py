@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from ..models import Job, Line, Lot, Order
 from . import serializers
@@ -75,6 +75,14 @@ class JobViewSet(PlantReadViewSet):
         "status": ("status", Job.Status.values),
         "order": ("order__number", None),
     }
+
+    def get_queryset(self):
+        if self.request.query_params.get("order") and not self.request.user.has_perm(
+            serializers.VIEW_ORDER
+        ):
+            # Filtering by order would tell which jobs serve it: the same rule as /orders/.
+            raise PermissionDenied("order: your role may not read orders")
+        return super().get_queryset()
 
 
 @_filters("site", "line", "status", "item")

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from coordination.visibility import picture_redact, summary_redact
+
 from ..models import ExceptionCase, RootCause
 
 
@@ -59,6 +61,17 @@ class ExceptionCaseSerializer(serializers.ModelSerializer):
 
     def get_is_repeat(self, obj) -> bool:
         return obj.repeat_of_id is not None
+
+    def to_representation(self, case):
+        data = super().to_representation(case)
+        request = self.context.get("request")
+        if request is not None:  # orders, customers, lots: only for roles that read them
+            data["impact_summary"] = summary_redact(
+                request.user, data["impact_summary"], case.impact
+            )
+            if "impact" in data:
+                data["impact"] = picture_redact(request.user, data["impact"])
+        return data
 
 
 class ExceptionCaseDetailSerializer(ExceptionCaseSerializer):

@@ -83,7 +83,7 @@ class ExceptionCaseViewSet(
     def _do(self, request, pk, name):
         case = _act(request, name, pk)
         case = selectors.case_list(user=request.user, params={}).get(pk=case.pk)
-        return Response(s.ExceptionCaseSerializer(case).data)
+        return Response(s.ExceptionCaseSerializer(case, context={"request": request}).data)
 
     @extend_schema(request=s.AcknowledgeInput, responses=s.ExceptionCaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
@@ -122,7 +122,7 @@ class ByKeyActionView(APIView):
         services.case_authorize(request.user, case)
         case = _act(request, action, case.pk)
         case = selectors.case_list(user=request.user, params={}).get(pk=case.pk)
-        return Response(s.ExceptionCaseSerializer(case).data)
+        return Response(s.ExceptionCaseSerializer(case, context={"request": request}).data)
 
 
 class RootCauseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -26,9 +26,14 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     permission_classes = [ViewPermission]
     queryset = Task.objects.select_related("owner_group", "assignee")
 
+    def get_queryset(self):
+        # A detail sees no more than the reader may: another group's task is a 404, as if
+        # absent. Acting on one is a 403 naming who may (the services check it).
+        return super().get_queryset().filter(selectors.task_readable_q(self.request.user))
+
     def list(self, request):
         tasks = selectors.inbox_tasks(user=request.user)
-        return Response(s.TaskSerializer(tasks, many=True).data)
+        return Response(self.get_serializer(tasks, many=True).data)
 
     def _act(self, request, pk, name):
         data = s.INPUTS[name](data=request.data)
@@ -38,7 +43,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         try:
             if name == "complete":
                 decision = services.task_complete(**common, via=StateChange.Via.API, **v)
-                return Response(s.DecisionSerializer(decision).data, status=201)
+                ctx = self.get_serializer_context()
+                return Response(s.DecisionSerializer(decision, context=ctx).data, status=201)
             if name == "claim":
                 services.task_claim(**common, via=StateChange.Via.API, **v)
             elif name == "release":
@@ -51,7 +57,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 services.task_note(**common, note=v["note"])
         except InvalidInputError as exc:
             raise ValidationError({exc.field: [exc.detail]}) from None
-        return Response(s.TaskSerializer(selectors.task_get(pk=pk)).data)
+        task = selectors.task_get(pk=pk)
+        return Response(s.TaskSerializer(task, context=self.get_serializer_context()).data)
 
     @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
     def claim(self, request, pk=None):
@@ -83,9 +90,10 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = s.DecisionSerializer
     permission_classes = [ViewPermission]
+    queryset = Decision.objects.none()  # the model, for the schema; rows: get_queryset
 
     def get_queryset(self):
-        qs = Decision.objects.select_related("decided_by").order_by("-decided_at")
+        qs = selectors.decision_list(user=self.request.user)
         case = self.request.query_params.get("case")
         if case:
             if not case.isdigit():
