@@ -8,10 +8,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from coordination.models import Line, Site, StateChange
 from coordination.roles import ROLES
+from plantcoord.filters import FilterError, datetime_param
 
 from .errors import InvalidInputError, NotFoundError
 from .kinds import kinds_for
@@ -361,7 +361,8 @@ def case_list(*, user, params):
     severity = params.get("severity")
     if severity:
         names = list(SEVERITY_BY_NAME)
-        if severity.isdigit() and int(severity) in Severity.values:
+        # isascii: "²" passes isdigit() and then int() fails.
+        if severity.isascii() and severity.isdigit() and int(severity) in Severity.values:
             qs = qs.filter(severity=int(severity))
         elif severity in names:
             qs = qs.filter(severity=SEVERITY_BY_NAME[severity])
@@ -374,12 +375,9 @@ def case_list(*, user, params):
         qs = qs.filter(line__code=line)
     since = params.get("since")
     if since:
-        when = parse_datetime(since.replace(" ", "+"))
-        if when is None:
-            raise InvalidInputError(
-                "since must be an ISO 8601 date-time, e.g. 2025-01-31T06:00:00Z", field="since"
-            )
-        if timezone.is_naive(when):
-            when = timezone.make_aware(when)
+        try:
+            when = datetime_param(since, "since", default_tz=timezone.get_current_timezone())
+        except FilterError as exc:
+            raise InvalidInputError(f"since {exc.message}", field="since") from None
         qs = qs.filter(updated_at__gte=when)
     return qs.order_by("-severity", "opened_at", "id")

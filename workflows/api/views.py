@@ -7,6 +7,7 @@ from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.response import Response
 
 from coordination.models import StateChange
+from plantcoord.filters import FilterError, integer_param
 
 from .. import selectors, services
 from ..errors import InvalidInputError
@@ -96,7 +97,10 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
         qs = selectors.decision_list(user=self.request.user)
         case = self.request.query_params.get("case")
         if case:
-            if not case.isdigit():
-                raise ValidationError({"case": ["must be an exception number"]})
-            qs = qs.filter(case_id=int(case))
+            try:
+                qs = qs.filter(case_id=integer_param(case, "case"))
+            except FilterError as exc:
+                detail = f"must be an exception number: {exc.message}"
+                raise ValidationError({"case": [detail]}) from None
+
         return qs
