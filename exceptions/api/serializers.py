@@ -9,8 +9,9 @@ class ExceptionCaseSerializer(serializers.ModelSerializer):
     severity = serializers.CharField(source="get_severity_display")
     severity_level = serializers.IntegerField(source="severity")
     correlation_key = serializers.CharField(source="key")
-    line = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    site = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Not every exception has a line (a shortage is per item and site) or a site.
+    line = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    site = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     owner = serializers.SerializerMethodField()
     root_cause = serializers.SerializerMethodField()
     is_repeat = serializers.SerializerMethodField()

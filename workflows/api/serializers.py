@@ -11,8 +11,9 @@ def _reader(serializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # A group's task nobody has claimed has no assignee; a person's task may have no group.
+    owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # Plain strings: a choice field here would collide with other apps' "status" enums.
     status = serializers.CharField(read_only=True, help_text="open, claimed, done, cancelled")
 
@@ -33,7 +34,9 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Decision

@@ -1,5 +1,6 @@
 """Workflows API: my inbox, a task, its actions (same rules as the pages), decisions."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -26,6 +27,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = s.TaskSerializer
     permission_classes = [ViewPermission]
     queryset = Task.objects.select_related("owner_group", "assignee")
+    pagination_class = None  # the inbox is one array (at most 200, overdue first)
 
     def get_queryset(self):
         # A detail sees no more than the reader may: another group's task is a 404, as if
@@ -61,26 +63,32 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         task = selectors.task_get(pk=pk)
         return Response(s.TaskSerializer(task, context=self.get_serializer_context()).data)
 
+    @extend_schema(request=s.ExpectedStateInput, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
     def claim(self, request, pk=None):
         return self._act(request, pk, "claim")
 
+    @extend_schema(request=s.ExpectedStateInput, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
     def release(self, request, pk=None):
         return self._act(request, pk, "release")
 
+    @extend_schema(request=s.CompleteInput, responses={201: s.DecisionSerializer})
     @action(detail=True, methods=["post"], serializer_class=s.CompleteInput)
     def complete(self, request, pk=None):
         return self._act(request, pk, "complete")
 
+    @extend_schema(request=s.PauseInput, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"], serializer_class=s.PauseInput)
     def pause(self, request, pk=None):
         return self._act(request, pk, "pause")
 
+    @extend_schema(request=s.ExpectedStateInput, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"], serializer_class=s.ExpectedStateInput)
     def resume(self, request, pk=None):
         return self._act(request, pk, "resume")
 
+    @extend_schema(request=s.NoteInput, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"], serializer_class=s.NoteInput)
     def note(self, request, pk=None):
         return self._act(request, pk, "note")
