@@ -25,6 +25,7 @@ from .models import (
     Severity,
 )
 
+VIEW_ORDER = "coordination.view_order"
 SEVERITY_BY_NAME = {label.lower(): value for value, label in Severity.choices}
 
 
@@ -125,11 +126,25 @@ def board_get(*, user, filters: BoardFilters, limit: int | None = None) -> Board
     # Plain values, not model instances: 200 ExceptionCase objects cost more to build (FSM
     # bookkeeping per instance) than the whole query; the board only prints them.
     rows = list(qs.order_by("-severity", "opened_at", "id").values(*BOARD_FIELDS)[:limit])
+    if not user.has_perm(VIEW_ORDER):
+        for r in rows:
+            r["affected_label"] = _label_without_orders(r)
     return Board(cases=_label_rows(rows), total=total, version=version, limit=limit)
+
+
+def _label_without_orders(row: dict) -> str:
+    """The affected label is "lines · orders" (exceptions/impact.py): for a role that may not
+    read orders (maintenance) only the lines stay. A single part is the lines only when the
+    exception is on a line."""
+    parts = row["affected_label"].split(" · ")
+    if len(parts) > 1:
+        return parts[0]
+    return row["affected_label"] if row["line_id"] else ""
 
 
 BOARD_FIELDS = (
     "id",
+    "line_id",
     "kind",
     "key",
     "title",

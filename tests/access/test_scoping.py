@@ -128,6 +128,8 @@ def test_downtime_impact_hides_orders_and_customers_from_maintenance(
     client.force_login(role_user("maintenance"))
     page = client.get(f"/exceptions/{case.pk}/").content.decode()
     assert "SO-" not in page.split("Timeline")[0] and "Customer tier" not in page
+    board = client.get("/board/").content.decode()
+    assert case.title in board and "SO-" not in board
     supervisor = api("supervisor").get(f"/api/v1/exceptions/{case.pk}/").json()
     assert supervisor["impact"]["orders"] and "SO-" in supervisor["impact_summary"]
 
