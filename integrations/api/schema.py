@@ -62,6 +62,11 @@ def add_event_schemas(result, generator, request, public):
     one = {"oneOf": [_event_ref(t) for t in EVENT_TYPES]}
     operation = result.get("paths", {}).get("/api/v1/events", {}).get("post")
     if operation is not None:
+        # 200 is a single event's "duplicate" or a batch's results.
+        ok = operation.setdefault("responses", {}).setdefault("200", {"description": ""})
+        ok["description"] = "a single event already seen (duplicate), or a batch's results"
+        ok["content"] = {"application/json": {"schema": {"oneOf": [
+            {"$ref": f"{REF}EventResult"}, {"$ref": f"{REF}BatchResult"}]}}}  # fmt: skip
         operation["requestBody"] = {
             "required": True,
             "content": {
