@@ -59,13 +59,21 @@ def datetime_param(value: str, param: str, *, default_tz=UTC) -> datetime:
     return when
 
 
-def _nul_in(request) -> tuple[str, str] | None:
-    """(parameter, where) of the first value holding NUL, if any."""
+# Django admin's date drill-down (``?opened_at__year=…``) turns the value into a date and
+# overflows (a 500) on a number beyond a C long; no calendar part has more than four digits.
+DATE_PARTS = ("__year", "__month", "__day")
+
+
+def _nul_in(request) -> tuple[str, str, str] | None:
+    """(parameter, where, why) of the first value no view can take, if any."""
+    nul = "must not contain a NUL character"
     for name, values in request.GET.lists():
         if "\x00" in name:
-            return "query parameter name", "query"
+            return "query parameter name", "query", nul
         if any("\x00" in v for v in values):
-            return name, "query"
+            return name, "query", nul
+        if name.endswith(DATE_PARTS) and any(len(v.strip()) > 4 for v in values):
+            return name, "query", "must be a year, month or day (at most four digits)"
     if "\x00" in request.path:
         param = "path"
         try:
@@ -74,13 +82,14 @@ def _nul_in(request) -> tuple[str, str] | None:
             match = None
         if match is not None:
             param = next((k for k, v in match.kwargs.items() if "\x00" in str(v)), param)
-        return param, "path"
+        return param, "path", nul
     return None
 
 
 class RejectNulMiddleware:
-    """``%00`` in a query parameter or a path segment: 400 naming it (API: the domain error
-    shape ``{"code", "detail", "extra"}``; pages: a short page)."""
+    """``%00`` in a query parameter or a path segment (or an admin date part beyond four
+    digits): 400 naming it (API: the domain error shape ``{"code", "detail", "extra"}``;
+    pages: a short page)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -89,8 +98,8 @@ class RejectNulMiddleware:
         found = _nul_in(request)
         if found is None:
             return self.get_response(request)
-        param, where = found
-        detail = f"{param}: must not contain a NUL character"
+        param, where, why = found
+        detail = f"{param}: {why}"
         if request.path.startswith("/api/"):
             return JsonResponse(
                 {"code": "invalid_parameter", "detail": detail, "extra": {"parameter": param,

@@ -181,3 +181,19 @@ def test_routing_preview_takes_any_case_number(client, role_user, plant, value):
     assert r.status_code in (200, 400)
     if r.status_code == 200:
         assert "case: no exception" in r.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/exceptions/exceptioncase/?opened_at__year=99999999999999999999999",
+        "/admin/integrations/inboxevent/?received_at__year=2026&received_at__month=99999999999",
+        "/admin/coordination/order/?due_at__day=99999999999999999999",
+        "/admin/exceptions/exceptioncase/?q=%00",
+    ],
+)
+def test_admin_drill_down_with_a_huge_date_part_is_a_400(client, role_user, plant, url):
+    client.force_login(role_user("admin", is_staff=True, is_superuser=True))
+    r = client.get(url)
+    assert r.status_code == 400
+    assert "__" in r.content.decode() or "q:" in r.content.decode()
