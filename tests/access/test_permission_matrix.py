@@ -419,6 +419,17 @@ def world(plant, order_change, signal):
 
 
 def _client(row: Row, principal: str, world):
+    """One signed-in client per principal and kind, reused (a login writes a session row);
+    signing out spoils a client's cookie, so that row gets a fresh one."""
+    if row.route == "accounts/logout/":
+        return _new_client(row, principal, world)
+    cache = world.setdefault("clients", {})
+    if (principal, row.api) not in cache:
+        cache[principal, row.api] = _new_client(row, principal, world)
+    return cache[principal, row.api]
+
+
+def _new_client(row: Row, principal: str, world):
     if principal == KEY:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {world['key']}")
