@@ -8,10 +8,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from coordination.models import Line, Site, StateChange
 from kernel.errors import InvalidInputError, NotFoundError
+from kernel.filters import FilterError, datetime_param
 from kernel.roles import ROLES
 
 from .kinds import kinds_for
@@ -25,6 +25,7 @@ from .models import (
     Severity,
 )
 
+VIEW_ORDER = "coordination.view_order"
 SEVERITY_BY_NAME = {label.lower(): value for value, label in Severity.choices}
 
 
@@ -125,11 +126,25 @@ def board_get(*, user, filters: BoardFilters, limit: int | None = None) -> Board
     # Plain values, not model instances: 200 ExceptionCase objects cost more to build (FSM
     # bookkeeping per instance) than the whole query; the board only prints them.
     rows = list(qs.order_by("-severity", "opened_at", "id").values(*BOARD_FIELDS)[:limit])
+    if not user.has_perm(VIEW_ORDER):
+        for r in rows:
+            r["affected_label"] = _label_without_orders(r)
     return Board(cases=_label_rows(rows), total=total, version=version, limit=limit)
+
+
+def _label_without_orders(row: dict) -> str:
+    """The affected label is "lines · orders" (exceptions/impact.py): for a role that may not
+    read orders (maintenance) only the lines stay. A single part is the lines only when the
+    exception is on a line."""
+    parts = row["affected_label"].split(" · ")
+    if len(parts) > 1:
+        return parts[0]
+    return row["affected_label"] if row["line_id"] else ""
 
 
 BOARD_FIELDS = (
     "id",
+    "line_id",
     "kind",
     "key",
     "title",
@@ -361,7 +376,8 @@ def case_list(*, user, params):
     severity = params.get("severity")
     if severity:
         names = list(SEVERITY_BY_NAME)
-        if severity.isdigit() and int(severity) in Severity.values:
+        # isascii: "²" passes isdigit() and then int() fails.
+        if severity.isascii() and severity.isdigit() and int(severity) in Severity.values:
             qs = qs.filter(severity=int(severity))
         elif severity in names:
             qs = qs.filter(severity=SEVERITY_BY_NAME[severity])
@@ -374,13 +390,10 @@ def case_list(*, user, params):
         qs = qs.filter(line__code=line)
     since = params.get("since")
     if since:
-        when = parse_datetime(since.replace(" ", "+"))
-        if when is None:
-            raise InvalidInputError(
-                "since must be an ISO 8601 date-time, e.g. 2025-01-31T06:00:00Z", field="since"
-            )
-        if timezone.is_naive(when):
-            when = timezone.make_aware(when)
+        try:
+            when = datetime_param(since, "since", default_tz=timezone.get_current_timezone())
+        except FilterError as exc:
+            raise InvalidInputError(f"since {exc.message}", field="since") from None
         qs = qs.filter(updated_at__gte=when)
     return qs.order_by("-severity", "opened_at", "id")
 

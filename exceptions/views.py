@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from coordination.models import StateChange
+from coordination.visibility import picture_redact, summary_redact
 from kernel.errors import NotFoundError, PermissionDeniedError
 
 from . import selectors
@@ -62,6 +63,9 @@ def case_detail(request, pk: int):
     offered = case_actions_offered(case) if can_act else []
     context = {
         "case": case,
+        # Orders, customers and lots only for roles that read them (coordination/visibility)
+        "impact": picture_redact(request.user, case.impact),
+        "impact_summary": summary_redact(request.user, case.impact_summary, case.impact),
         "timeline": selectors.case_timeline(case),
         "predecessors": selectors.case_predecessors(case),
         "repeats": list(case.repeats.order_by("-opened_at")[:10]),

@@ -14,8 +14,8 @@ NAVIGATION = [
 def navigation(request):
     """Navigation entries the signed-in user's roles may open; nothing for anonymous."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
+    if user is None or not user.is_authenticated or not hasattr(user, "groups"):
+        return {}  # anonymous, or an integration key reading the API docs: no person's menu
     entries = []
     for label, name, perm in NAVIGATION:
         try:

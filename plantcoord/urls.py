@@ -29,3 +29,6 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("", include("coordination.urls")),
 ]
+
+handler404 = "plantcoord.handlers.page_not_found"
+handler500 = "plantcoord.handlers.server_error"

@@ -288,3 +288,14 @@ def down(signal):
         return ExceptionCase.objects.get(kind="downtime", key=line, status__in=OPEN_STATES)
 
     return send
+
+
+@pytest.fixture
+def order_change(signal):
+    """An order-change exception (planner and sales tasks in parallel)."""
+
+    def send(order="SO-10101"):
+        signal("order.changed", {"order": order, "change": "quantity", "quantity": 2500})
+        return ExceptionCase.objects.get(kind="order_change", key=order)
+
+    return send

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from exceptions.models import ExceptionCase
 from kernel.admin import ReadOnlyAdmin
+from kernel.filters import FilterError, integer_param
 
 from . import models
 from .routing import rule_preview
@@ -47,7 +48,10 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         case, rows, error = None, [], ""
         raw = request.GET.get("case", "").strip().lstrip("#")
         if raw:
-            case = ExceptionCase.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+            try:
+                case = ExceptionCase.objects.filter(pk=integer_param(raw, "case")).first()
+            except FilterError:  # "²" passes isdigit(); a huge number overflows bigint
+                case = None
             if case is None:
                 error = f"case: no exception #{raw}"
             else:

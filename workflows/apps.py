@@ -15,7 +15,7 @@ class WorkflowsConfig(AppConfig):
         # A flush (transactional tests) empties the seeded templates too; put them back.
         grant_after_migrate(
             self,
-            "workflows.roles.WORKFLOWS_PERMISSIONS",
+            "workflows.roles.GRANTED_AFTER_MIGRATE",
             seed="workflows.defaults.defaults_seed",
             seed_table="workflows_workflowtemplate",
         )

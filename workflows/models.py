@@ -364,6 +364,9 @@ class Task(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
+        # Tasks are read by their owning group and assignee; this one lets a role read every
+        # task and decision (supervisors coordinate the whole recovery).
+        permissions = [("view_every_task", "Can read every task and decision")]
         constraints = [
             models.UniqueConstraint(fields=["run", "step_id"], name="task_once_per_step")
         ]

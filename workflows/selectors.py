@@ -43,13 +43,55 @@ def inbox_counts(user) -> Counts:
     )
 
 
-def task_get(*, pk) -> Task:
+READ_EVERY = "workflows.view_every_task"
+
+
+def task_readable_q(user, prefix: str = "") -> Q:
+    """Tasks a user may read: their own, their groups' (claimed by a colleague or done too),
+    or every one with ``view_every_task`` (supervisors). The inbox shows the active subset;
+    a detail view, a decision and an exception page show no more than this."""
+    if not getattr(user, "is_authenticated", False) or not user.pk:
+        return Q(pk__in=[])
+    if user.has_perm(READ_EVERY):
+        return Q()
+    groups = list(user.groups.values_list("pk", flat=True))
+    return Q(**{f"{prefix}assignee": user}) | Q(**{f"{prefix}owner_group__in": groups})
+
+
+def task_readable(user, task: Task) -> bool:
+    return Task.objects.filter(task_readable_q(user), pk=task.pk).exists()
+
+
+def task_get(*, pk, user=None) -> Task:
+    """One task; with ``user``, only one they may read (another group's is absent: 404)."""
     from kernel.errors import NotFoundError
 
+    tasks = Task.objects.select_related("case", "owner_group", "assignee", "run")
+    if user is not None:
+        tasks = tasks.filter(task_readable_q(user))
     try:
-        return Task.objects.select_related("case", "owner_group", "assignee", "run").get(pk=int(pk))
-    except (Task.DoesNotExist, ValueError, TypeError):
+        return tasks.get(pk=int(pk))
+    except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFoundError(f"task {pk} does not exist") from None
+
+
+def decision_readable_q(user) -> Q:
+    """Decisions on the tasks the user may read, and those they took themselves."""
+    tasks = task_readable_q(user, prefix="task__")
+    if not getattr(user, "is_authenticated", False) or not user.pk:
+        return tasks  # nothing
+    if not tasks:  # Q(): every task (an empty Q would swallow the OR below)
+        return tasks
+    return tasks | Q(decided_by_id=user.pk)
+
+
+def decision_list(*, user):
+    """Decisions the user may read, newest first."""
+    return (
+        Decision.objects.filter(decision_readable_q(user))
+        .select_related("decided_by")
+        .order_by("-decided_at", "-id")
+    )
 
 
 def task_events(task: Task) -> list[TaskEvent]:
@@ -61,10 +103,14 @@ class CaseWork:
     runs: list[WorkflowRun]
     decisions: list[Decision]
     pending_steps: list[dict]
+    readable: set[int] | None = None  # ids of the tasks the viewer may open (None: all)
 
 
-def case_work(case) -> CaseWork:
-    """Runs with their tasks and timelines, the decisions, and steps not started yet."""
+def case_work(case, user=None) -> CaseWork:
+    """Runs with their tasks and timelines, the decisions, and steps not started yet.
+
+    With ``user``: every task's title, owner and status (who is on it), but timelines and
+    decisions only of the tasks they may read (``task_readable_q``)."""
     runs = list(
         WorkflowRun.objects.filter(case=case)
         .select_related("template", "rule")
@@ -83,12 +129,15 @@ def case_work(case) -> CaseWork:
         if run.status == WorkflowRun.Status.RUNNING:
             started = {t.step_id for t in run.tasks.all()}
             pending += [s for s in run.plan["steps"] if s["id"] not in started]
-    decisions = list(
-        Decision.objects.filter(case=case)
-        .select_related("decided_by", "task")
-        .order_by("decided_at")
-    )
-    return CaseWork(runs=runs, decisions=decisions, pending_steps=pending)
+    decisions = Decision.objects.filter(case=case)
+    readable = None
+    if user is not None:
+        decisions = decisions.filter(decision_readable_q(user))
+        readable = set(
+            Task.objects.filter(task_readable_q(user), case=case).values_list("pk", flat=True)
+        )
+    decisions = list(decisions.select_related("decided_by", "task").order_by("decided_at"))
+    return CaseWork(runs=runs, decisions=decisions, pending_steps=pending, readable=readable)
 
 
 def notification_list(*, user, limit: int = 100) -> list[Notification]:

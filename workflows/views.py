@@ -6,11 +6,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from coordination.models import StateChange
+from coordination.visibility import CONTEXT_TEXT, picture_redact
 from kernel.errors import InvalidInputError, NotFoundError
 
 from . import notify, selectors
@@ -44,6 +46,8 @@ def counts(request):
 def _card(request, task, *, forms=None, error=None, message=None) -> dict:
     may_act = task_may_act(request.user, task)
     offered = TASK_ACTIONS.offered(task) if may_act else []
+    # Shown, never saved: orders, customers and lots only for roles that read them.
+    task.context = picture_redact(request.user, task.context, text_keys=CONTEXT_TEXT)
     forms = forms or {}
     for name in ("complete", "pause", "note"):
         if name in offered:
@@ -60,16 +64,16 @@ def _card(request, task, *, forms=None, error=None, message=None) -> dict:
     }
 
 
-def _task_or_404(pk: int):
+def _task_or_404(pk: int, user=None):
     try:
-        return selectors.task_get(pk=pk)
+        return selectors.task_get(pk=pk, user=user)
     except NotFoundError as exc:
         raise Http404(exc.detail) from None
 
 
 @permission_required(VIEW, raise_exception=True)
 def task_detail(request, pk: int):
-    task = _task_or_404(pk)
+    task = _task_or_404(pk, request.user)
     context = {"card": _card(request, task), "events": selectors.task_events(task)}
     return render(request, "workflows/task_detail.html", context)
 
@@ -81,6 +85,13 @@ def task_action(request, pk: int, action: str):
     error next to its field (200: htmx does not swap 4xx) and changes nothing."""
     TASK_ACTIONS[action]  # 404 for an unknown action, before any lookup
     task = _task_or_404(pk)
+    if not selectors.task_readable(request.user, task):
+        if request.method == "GET":
+            raise Http404(f"task {pk} does not exist")
+        # Say who may act (as the API does), but show nothing of the task itself.
+        detail = f"task “{task.title}” belongs to {task.owner_label}; only they may act on it"
+        status = 200 if request.htmx else 403  # htmx swaps no 4xx
+        return HttpResponse(f"<p class='error'>{escape(detail)}</p>", status=status)
     if request.method == "GET":
         return _respond(request, task)
     outcome = TASK_ACTIONS.submit(

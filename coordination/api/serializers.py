@@ -2,6 +2,8 @@ from rest_framework import serializers
 
 from ..models import Job, Line, Lot, Order
 
+VIEW_ORDER = "coordination.view_order"
+
 
 class LineSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
@@ -34,7 +36,11 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
-    order = serializers.CharField(source="order.number")
+    order = serializers.CharField(
+        source="order.number",
+        allow_null=True,
+        help_text="the order's number; null for a role that may not read orders (maintenance)",
+    )
     line = serializers.CharField(source="line.code")
     item = serializers.CharField(source="item.code")
 
@@ -55,6 +61,13 @@ class JobSerializer(serializers.ModelSerializer):
             "scrap_quantity",
             "status",
         ]
+
+    def to_representation(self, job):
+        data = super().to_representation(job)
+        request = self.context.get("request")
+        if request is not None and not request.user.has_perm(VIEW_ORDER):
+            data["order"] = None  # the same rule as GET /orders/: maintenance reads no orders
+        return data
 
 
 class LotSerializer(serializers.ModelSerializer):

@@ -1,5 +1,7 @@
 """Read API of the operational picture: objects addressed by plant code, filterable."""
 
+from rest_framework.exceptions import PermissionDenied
+
 from kernel.viewsets import FilteredReadViewSet, filter_parameters
 
 from ..models import Job, Line, Lot, Order
@@ -41,6 +43,14 @@ class JobViewSet(FilteredReadViewSet):
         "status": ("status", Job.Status.values),
         "order": ("order__number", None),
     }
+
+    def get_queryset(self):
+        if self.request.query_params.get("order") and not self.request.user.has_perm(
+            serializers.VIEW_ORDER
+        ):
+            # Filtering by order would tell which jobs serve it: the same rule as /orders/.
+            raise PermissionDenied("order: your role may not read orders")
+        return super().get_queryset()
 
 
 @filter_parameters("site", "line", "status", "item")

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from coordination.visibility import picture_redact, summary_redact
+
 from ..models import ExceptionCase, RootCause
 
 
@@ -7,8 +9,9 @@ class ExceptionCaseSerializer(serializers.ModelSerializer):
     severity = serializers.CharField(source="get_severity_display")
     severity_level = serializers.IntegerField(source="severity")
     correlation_key = serializers.CharField(source="key")
-    line = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    site = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Not every exception has a line (a shortage is per item and site) or a site.
+    line = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    site = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     owner = serializers.SerializerMethodField()
     root_cause = serializers.SerializerMethodField()
     is_repeat = serializers.SerializerMethodField()
@@ -59,6 +62,17 @@ class ExceptionCaseSerializer(serializers.ModelSerializer):
 
     def get_is_repeat(self, obj) -> bool:
         return obj.repeat_of_id is not None
+
+    def to_representation(self, case):
+        data = super().to_representation(case)
+        request = self.context.get("request")
+        if request is not None:  # orders, customers, lots: only for roles that read them
+            data["impact_summary"] = summary_redact(
+                request.user, data["impact_summary"], case.impact
+            )
+            if "impact" in data:
+                data["impact"] = picture_redact(request.user, data["impact"])
+        return data
 
 
 class ExceptionCaseDetailSerializer(ExceptionCaseSerializer):

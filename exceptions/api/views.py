@@ -19,7 +19,7 @@ def _act(request, name: str, case_id) -> Response:
     """The action table's API door (same services and rules as the pages)."""
     case = CASE_ACTIONS.api_run(name, case_id, request=request, via=StateChange.Via.API)
     case = selectors.case_list(user=request.user, params={}).get(pk=case.pk)
-    return Response(serializers.ExceptionCaseSerializer(case).data)
+    return Response(serializers.ExceptionCaseSerializer(case, context={"request": request}).data)
 
 
 FILTERS = [

@@ -3,7 +3,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from exceptions.models import ExceptionCase
 from tests.factories import ExceptionCaseFactory
 
 
@@ -15,17 +14,6 @@ def make_case(db):
         return ExceptionCaseFactory(kind=kind, base_severity=severity, **kwargs)
 
     return make
-
-
-@pytest.fixture
-def order_change(signal):
-    """An order-change exception (planner and sales tasks in parallel)."""
-
-    def send(order="SO-10101"):
-        signal("order.changed", {"order": order, "change": "quantity", "quantity": 2500})
-        return ExceptionCase.objects.get(kind="order_change", key=order)
-
-    return send
 
 
 def later(minutes: float):

@@ -1,11 +1,19 @@
 from rest_framework import serializers
 
+from coordination.visibility import CONTEXT_TEXT, picture_redact
+
 from ..models import Decision, Task
 
 
+def _reader(serializer):
+    request = serializer.context.get("request")
+    return request.user if request is not None else None
+
+
 class TaskSerializer(serializers.ModelSerializer):
-    owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # A group's task nobody has claimed has no assignee; a person's task may have no group.
+    owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # Plain strings: a choice field here would collide with other apps' "status" enums.
     status = serializers.CharField(read_only=True, help_text="open, claimed, done, cancelled")
 
@@ -17,9 +25,18 @@ class TaskSerializer(serializers.ModelSerializer):
             "created_at", "claimed_at", "done_at",
         ]  # fmt: skip
 
+    def to_representation(self, task):
+        data = super().to_representation(task)
+        user = _reader(self)
+        if user is not None:  # orders, customers, lots: only for roles that read them
+            data["context"] = picture_redact(user, data["context"], text_keys=CONTEXT_TEXT)
+        return data
+
 
 class DecisionSerializer(serializers.ModelSerializer):
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Decision
@@ -28,6 +45,15 @@ class DecisionSerializer(serializers.ModelSerializer):
             "chosen_label", "value", "rationale", "context_shown", "predicted_completion_at",
             "predicted_effect",
         ]  # fmt: skip
+
+    def to_representation(self, decision):
+        data = super().to_representation(decision)
+        user = _reader(self)
+        if user is not None:
+            data["context_shown"] = picture_redact(
+                user, data["context_shown"], text_keys=CONTEXT_TEXT
+            )
+        return data
 
 
 class ExpectedStateInput(serializers.Serializer):
