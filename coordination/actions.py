@@ -9,7 +9,7 @@ from .models import Lot
 
 
 def _disposed(lot: Lot) -> str:
-    done = f"Lot {lot.code} is {lot.get_status_display()}"
+    done = f"Lot {lot.code} is {lot.get_status_display().lower()}"
     if lot.split_from_id:
         done += f" (split off {lot.split_from.code}, {lot.split_from.quantity} still on hold)"
     return done + "."
