@@ -71,9 +71,9 @@ def test_a_search_with_no_match_says_so(client, plant, engineer):
 def test_holding_many_from_the_search_holds_them_and_raises_exceptions(client, plant, engineer):
     response = signed_in(client, engineer).post(
         "/quality/hold/",
-        {"q": "LOT", "lots": ["LOT-FG-1", "LOT-M0001"], "reason": "supplier recall", "defect_code": "R1"},
+        {"q": "LOT", "lots": ["LOT-FG-1", "LOT-M0001"], "reason": "recall", "defect_code": "R1"},
         HTTP_HX_REQUEST="true",
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     assert "On hold: LOT-FG-1, LOT-M0001." in response.content.decode()
     assert "board-changed" in response["HX-Trigger"]
