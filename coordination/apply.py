@@ -18,7 +18,7 @@ from kernel.errors import DomainError
 
 from . import models as plant
 from .events import PlantEvent, batch_cache
-from .quality import lot_hold_write
+from .quality import disposition_message, lot_hold_write
 from .services import transition_apply
 
 
@@ -266,6 +266,9 @@ def _quality_disposition(event: PlantEvent, site: plant.Site) -> bool:
         DISPOSITIONS[event.data["disposition"]](lot),
         via=plant.StateChange.Via.EVENT,
         reason=f"{event.data['rationale']} — {_why(event)}",
+    )
+    disposition_message(
+        lot, event.data["disposition"], rationale=event.data["rationale"], at=event.time
     )
     return True
 

@@ -408,57 +408,64 @@ def _split(lot: Lot, amount: Decimal, *, actor, via, now) -> Lot:
     return part
 
 
+def disposition_message(
+    lot: Lot, disposition: str, *, rationale: str, at, deviation: str = "", job=None
+) -> None:
+    """The outbox message of a disposition (``lot.released`` for release and use as is).
+
+    Shared with an applied ``quality.disposition`` event (``apply.py``): ERP and MES hear of
+    every disposition, whoever made it, or the hold they were told of would never end.
+    """
+    data = {"lot": lot.code, "item": lot.item.code, "quantity": str(lot.quantity)}
+    tail = {"rationale": rationale, "decided_at": _at(at)}
+    if disposition in (Disposition.RELEASE, Disposition.USE_AS_IS):
+        topic = "lot.released"
+        data |= {"disposition": disposition, "deviation": deviation}
+    elif disposition == Disposition.SCRAP:
+        topic = "lot.scrapped"
+    else:
+        topic = "lot.reworked"
+        data |= {
+            "rework_job": job.number if job else "",
+            "line": job.line.code if job else "",
+        }
+    outbox_add(topic=topic, aggregate=lot_aggregate(lot), data=data | tail)
+
+
 def _perform(lot, disposition, *, actor, via, now, rationale, deviation, approver, line) -> str:
     """The transition, its side effect and its message; returns what else happened."""
-    common = {"lot": lot.code, "item": lot.item.code, "quantity": str(lot.quantity)}
-    aggregate = lot_aggregate(lot)
+    message = {"rationale": rationale, "at": now, "deviation": deviation}
     if disposition == Disposition.RELEASE:
         transition_apply(lot.release, actor=actor, via=via, reason=f"release: {rationale}")
-        outbox_add(
-            topic="lot.released",
-            aggregate=aggregate,
-            data={**common, "disposition": disposition, "deviation": "",
-                  "rationale": rationale, "decided_at": _at(now)},
-        )  # fmt: skip
+        disposition_message(lot, disposition, **message)
         return ""
     if disposition == Disposition.USE_AS_IS:
+        who = approver.get_username()
         transition_apply(
             lot.use_as_is,
             actor=actor,
             via=via,
-            reason=f"use as is under deviation {deviation}, approved by "
-            f"{approver.get_username()}: {rationale}",
+            reason=f"use as is under deviation {deviation}, approved by {who}: {rationale}",
         )
-        outbox_add(
-            topic="lot.released",
-            aggregate=aggregate,
-            data={**common, "disposition": disposition, "deviation": deviation,
-                  "rationale": rationale, "decided_at": _at(now)},
-        )  # fmt: skip
-        return f"deviation {deviation} approved by {approver.get_username()}"
+        disposition_message(lot, disposition, **message)
+        return f"deviation {deviation} approved by {who}"
     if disposition == Disposition.SCRAP:
         transition_apply(lot.scrap, actor=actor, via=via, reason=f"scrap: {rationale}")
         # The scrapped quantity leaves the on-hand position where the lot sits.
         Stock.objects.filter(item_id=lot.item_id, location_id=lot.location_id).update(
             quantity=Greatest(F("quantity") - lot.quantity, Value(Decimal(0))), updated_at=now
         )
-        outbox_add(
-            topic="lot.scrapped",
-            aggregate=aggregate,
-            data={**common, "rationale": rationale, "decided_at": _at(now)},
-        )
+        disposition_message(lot, disposition, **message)
         return f"{lot.quantity} {lot.item.uom} out of stock at {lot.location.code}"
     job = _rework_job(lot, line, now)
     transition_apply(
-        lot.rework, actor=actor, via=via, reason=f"rework on {line.code} ({job.number}): "
-        f"{rationale}", job=job
-    )  # fmt: skip
-    outbox_add(
-        topic="lot.reworked",
-        aggregate=aggregate,
-        data={**common, "rework_job": job.number, "line": line.code, "rationale": rationale,
-              "decided_at": _at(now)},
-    )  # fmt: skip
+        lot.rework,
+        actor=actor,
+        via=via,
+        reason=f"rework on {line.code} ({job.number}): {rationale}",
+        job=job,
+    )
+    disposition_message(lot, disposition, **message, job=job)
     return f"rework job {job.number} on {line.code}"
 
 

@@ -339,3 +339,26 @@ def test_a_quality_hold_event_still_holds_and_writes_lot_held(plant):
     # A repeat of the signal changes nothing and writes nothing more.
     event_apply(plant_event("quality.hold", {"lot": "LOT-FG-1", "reason": "seal"}))
     assert OutboxMessage.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("disposition", "topic"),
+    [("release", "lot.released"), ("use_as_is", "lot.released"), ("scrap", "lot.scrapped"),
+     ("rework", "lot.reworked")],
+)  # fmt: skip
+def test_a_disposition_event_writes_its_message_after_the_hold(plant, disposition, topic):
+    event_apply(plant_event("quality.hold", {"lot": "LOT-FG-1", "reason": "seal"}))
+    event_apply(
+        plant_event(
+            "quality.disposition",
+            {"lot": "LOT-FG-1", "disposition": disposition, "rationale": "per ERP"},
+        )
+    )
+    assert topics() == ["lot.held", topic]
+    assert OutboxMessage.objects.get(topic=topic).payload["rationale"] == "per ERP"
+
+
+def test_the_admin_role_holds_every_permission_so_it_may_disposition(plant, engineer, role_user):
+    # Roles follow kernel.roles: admin is granted every permission; no floor role but quality.
+    held(who=engineer)
+    assert dispose(role_user("admin")).status == "released"
