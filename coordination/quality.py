@@ -75,6 +75,20 @@ class LotChange:
     deviation: str = ""
     detail: str = ""  # what else happened: the split, the rework job
 
+    @property
+    def summary(self) -> str:
+        """e.g. "scrap 30.5 of LOT-1 (30.5 of LOT-1 split off as LOT-1-1; …)"."""
+        what = f"{self.disposition.replace('_', ' ')} {quantity_label(self.quantity)}"
+        what += f" of {self.hold_key}" + (f" ({self.detail})" if self.detail else "")
+        if self.still_on_hold:
+            what += f"; {quantity_label(self.still_on_hold)} still on hold"
+        return what
+
+
+def quantity_label(quantity: Decimal) -> str:
+    """100.000 -> "100", 30.500 -> "30.5" (never "1E+2")."""
+    return format(Decimal(quantity).normalize(), "f")
+
 
 # Told of every disposition inside its transaction (workflows, exceptions register).
 lot_observers: Registry[LotChange] = Registry("lot dispositions")
@@ -322,7 +336,7 @@ def lot_disposition(
         target, detail = lot, ""
         if amount < lot.quantity:
             target = _split(lot, amount, actor=actor, via=via, now=now)
-            detail = f"{amount} of {lot.code} split off as {target.code}"
+            detail = f"{quantity_label(amount)} split off as {target.code}"
         outcome = _perform(
             target,
             disposition,
@@ -456,7 +470,7 @@ def _perform(lot, disposition, *, actor, via, now, rationale, deviation, approve
             quantity=Greatest(F("quantity") - lot.quantity, Value(Decimal(0))), updated_at=now
         )
         disposition_message(lot, disposition, **message)
-        return f"{lot.quantity} {lot.item.uom} out of stock at {lot.location.code}"
+        return f"{quantity_label(lot.quantity)} {lot.item.uom} out of stock at {lot.location.code}"
     job = _rework_job(lot, line, now)
     transition_apply(
         lot.rework,

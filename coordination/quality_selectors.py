@@ -10,7 +10,6 @@ from .models import Job, Lot, Order
 from .services import state_history
 
 OPEN_ORDERS = (Order.Status.OPEN, Order.Status.IN_PRODUCTION)
-OPEN_JOBS = (Job.Status.PLANNED, Job.Status.RELEASED, Job.Status.RUNNING)
 # Lots that left quality's hands: they may have been shipped or consumed already.
 OUT_OF_HOLD = (Lot.Status.AVAILABLE, Lot.Status.RELEASED, Lot.Status.USED_AS_IS)
 
@@ -20,7 +19,9 @@ class HeldLot:
     lot: Lot
     age: timedelta | None
     orders: list[Order] = field(default_factory=list)  # made for, then open orders of the item
-    jobs: list[Job] = field(default_factory=list)  # made it, rework, open jobs of the item
+    # The job that made it and its rework job. The model has no bill of materials, so which
+    # jobs would consume a material lot is not known here.
+    jobs: list[Job] = field(default_factory=list)
     gone: list[Lot] = field(default_factory=list)  # same job or split family, out of hold
 
     @property
@@ -43,8 +44,9 @@ def _lots():
 
 
 def _related(lots: list[Lot], *, orders_per_lot: int = 3) -> list[HeldLot]:
-    """Attach what consumes each lot and what already left from its job or split family, in
-    three queries whatever the number of lots."""
+    """Attach the orders that would take each lot (the one it was made for, then open orders
+    of its item, soonest due) and what already left from its job or split family: two
+    queries whatever the number of lots."""
     now = timezone.now()
     items = {lot.item_id for lot in lots}
     open_orders: dict[int, list[Order]] = {}
@@ -54,13 +56,6 @@ def _related(lots: list[Lot], *, orders_per_lot: int = 3) -> list[HeldLot]:
         .order_by("due_at")
     ):
         open_orders.setdefault(order.item_id, []).append(order)
-    open_jobs: dict[int, list[Job]] = {}
-    for job in (
-        Job.objects.filter(item_id__in=items, status__in=OPEN_JOBS)
-        .select_related("line", "order")
-        .order_by("planned_start")
-    ):
-        open_jobs.setdefault(job.item_id, []).append(job)
     jobs = {lot.job_id for lot in lots if lot.job_id}
     family = {lot.split_from_id or lot.pk for lot in lots}
     siblings = list(
@@ -75,7 +70,6 @@ def _related(lots: list[Lot], *, orders_per_lot: int = 3) -> list[HeldLot]:
         orders += [o for o in open_orders.get(lot.item_id, []) if o not in orders][:orders_per_lot]
         made = [lot.job] if lot.job_id else []
         rework = [lot.rework_job] if lot.rework_job_id else []
-        consuming = [j for j in open_jobs.get(lot.item_id, []) if j not in made][:orders_per_lot]
         root = lot.split_from_id or lot.pk
         gone = [
             s
@@ -88,7 +82,7 @@ def _related(lots: list[Lot], *, orders_per_lot: int = 3) -> list[HeldLot]:
                 lot=lot,
                 age=(now - lot.held_at) if lot.held_at else None,
                 orders=orders,
-                jobs=made + rework + consuming,
+                jobs=made + rework,
                 gone=gone,
             )
         )

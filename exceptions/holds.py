@@ -22,14 +22,12 @@ def lot_dispositioned(change: LotChange) -> None:
     )
     if case is None:
         return
-    what = f"{change.disposition.replace('_', ' ')} {change.quantity} of {change.hold_key}"
-    if change.detail:
-        what += f" ({change.detail})"
+    what = change.summary
     if change.still_on_hold:
         _entry(
             case,
             ExceptionCaseEvent.Kind.SIGNAL,
-            f"dispositioned {what}; {change.still_on_hold} still on hold",
+            f"dispositioned {what}",
             actor=change.actor,
             via=change.via,
         )

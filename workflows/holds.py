@@ -46,17 +46,12 @@ def lot_dispositioned(change: LotChange) -> None:
                 summary=f"decided by {change.actor.get_username()} through the disposition",
             )
         value = change.deviation if option == "deviation" else ""
-        effect = f"{change.quantity} of {change.hold_key} {change.disposition.replace('_', ' ')}"
-        if change.detail:
-            effect += f"; {change.detail}"
-        if change.still_on_hold:
-            effect += f"; {change.still_on_hold} still on hold"
         task_complete(
             task_id=task.pk,
             actor=change.actor,
             option=option,
             rationale=change.rationale,
             value=value,
-            predicted_effect=effect,
+            predicted_effect=change.summary,
             via=change.via,
         )
