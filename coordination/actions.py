@@ -35,15 +35,19 @@ LOT_ACTIONS = ActionTable(
     },
 )
 
+ACTION_PERMISSIONS = {
+    "hold": quality.HOLD_PERMISSION,
+    "disposition": quality.DISPOSITION_PERMISSION,
+}
+
 # A lot offers actions in every state but scrapped (a terminal state).
 OPEN_LOT_STATES = tuple(s for s in Lot.Status.values if s != Lot.Status.SCRAPPED)
 
 
 def lot_actions_offered(lot: Lot, user) -> list[str]:
     """The actions ``lot`` offers in its state that ``user``'s role may take."""
-    perms = {"hold": quality.HOLD_PERMISSION, "disposition": quality.DISPOSITION_PERMISSION}
     return [
         name
         for name in LOT_ACTIONS.offered(lot, open_states=OPEN_LOT_STATES)
-        if user.has_perm(perms[name])
+        if user.has_perm(ACTION_PERMISSIONS[name])
     ]

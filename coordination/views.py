@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django_htmx.http import trigger_client_event
 from kernel.errors import DomainError, InvalidInputError, PermissionDeniedError
 
 from . import quality
-from .actions import LOT_ACTIONS, lot_actions_offered
+from .actions import ACTION_PERMISSIONS, LOT_ACTIONS, lot_actions_offered
 from .forms import HoldManyForm
 from .models import Lot, StateChange
 from .quality_selectors import hold_queue, lot_get, lot_page, lot_search
@@ -136,6 +137,8 @@ def lot_action(request, code: str, action: str):
     change nothing; a role without the permission gets 403 on a plain request.
     """
     LOT_ACTIONS[action]  # 404 for an unknown action, before any lookup
+    if not request.htmx and not request.user.has_perm(ACTION_PERMISSIONS[action]):
+        raise PermissionDenied  # a plain request gets the 403; htmx gets the message below
     lot = _lot_or_404(code)
     if request.method == "GET":
         return _lot_panel(request, lot, action, LOT_ACTIONS.form(action, lot))

@@ -5,16 +5,31 @@ from rest_framework import serializers
 from ..models import Lot
 from ..quality import Disposition
 
-STATES = [("", ""), *Lot.Status.choices]
+
+class ExpectedState(serializers.CharField):
+    """The lot status the caller saw (a changed lot answers 409). A plain string in the
+    schema: an enum here would collide with the other apps' ``expected_state`` enums."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="the status you saw: " + ", ".join(Lot.Status.values),
+            **kwargs,
+        )
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value and value not in Lot.Status.values:
+            raise serializers.ValidationError("must be one of " + ", ".join(Lot.Status.values))
+        return value
 
 
 class HoldInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200, help_text="why the lot is held")
     defect_code = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    expected_state = serializers.ChoiceField(
-        choices=STATES, required=False, allow_blank=True, default="",
-        help_text="the status you saw: a changed lot answers 409",
-    )  # fmt: skip
+    expected_state = ExpectedState()
 
 
 class DispositionInput(serializers.Serializer):
@@ -36,10 +51,7 @@ class DispositionInput(serializers.Serializer):
         max_length=20, required=False, allow_blank=True, default="",
         help_text="rework: the line code that reworks it (required)",
     )  # fmt: skip
-    expected_state = serializers.ChoiceField(
-        choices=STATES, required=False, allow_blank=True, default="",
-        help_text="the status you saw: a changed lot answers 409",
-    )  # fmt: skip
+    expected_state = ExpectedState()
 
 
 class LotActionResult(serializers.Serializer):

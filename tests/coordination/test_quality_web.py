@@ -318,3 +318,26 @@ def test_api_bad_hold_input_is_400_naming_the_field(api, plant, engineer, data, 
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.parametrize("role", NOT_QUALITY)
+def test_other_roles_get_403_for_the_disposition_form_and_a_message_over_htmx(
+    client, on_hold, role_user, role
+):
+    user = role_user(role)
+    client = signed_in(client, user)
+    assert client.get("/lots/LOT-FG-1/disposition/").status_code == 403
+    response = client.post("/lots/LOT-FG-1/disposition/", RELEASE, HTTP_HX_REQUEST="true")
+    if user.has_perm("coordination.view_lot"):
+        assert response.status_code == 200  # htmx swaps only 2xx: the refusal shows in place
+        assert "your role may not disposition lots" in response.content.decode()
+    else:
+        assert response.status_code == 403  # sales and maintenance do not browse lots at all
+    assert Lot.objects.get(code="LOT-FG-1").status == "on_hold"
+
+
+def test_the_schema_documents_hold_and_disposition(api, plant):
+    body = api("quality").get("/api/v1/schema/", {"format": "json"}).json()
+    assert "/api/v1/lots/{code}/hold/" in body["paths"]
+    disposition = body["paths"]["/api/v1/lots/{code}/disposition/"]["post"]
+    assert "requestBody" in disposition
