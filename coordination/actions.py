@@ -23,14 +23,12 @@ LOT_ACTIONS = ActionTable(
             form=HoldForm,
             input=HoldInput,
             done=lambda lot: f"Lot {lot.code} is on hold.",
-            states=(*Lot.USABLE, Lot.Status.REWORK),
         ),
         "disposition": Action(
             perform=quality.lot_disposition,
             form=DispositionForm,
             input=DispositionInput,
             done=_disposed,
-            states=(Lot.Status.ON_HOLD,),
         ),
     },
 )
@@ -40,14 +38,16 @@ ACTION_PERMISSIONS = {
     "disposition": quality.DISPOSITION_PERMISSION,
 }
 
-# A lot offers actions in every state but scrapped (a terminal state).
-OPEN_LOT_STATES = tuple(s for s in Lot.Status.values if s != Lot.Status.SCRAPPED)
+HOLDABLE = (*Lot.USABLE, Lot.Status.REWORK)  # a rework lot comes back on hold
+# action -> the lot states it is offered in (scrapped is terminal: nothing).
+OFFERED_IN = {"hold": HOLDABLE, "disposition": (Lot.Status.ON_HOLD,)}
 
 
 def lot_actions_offered(lot: Lot, user) -> list[str]:
-    """The actions ``lot`` offers in its state that ``user``'s role may take."""
+    """The actions ``lot`` offers in its state that ``user``'s role may take, in table order
+    (decided here, once: the lot page, the exception page and the search follow it)."""
     return [
         name
-        for name in LOT_ACTIONS.offered(lot, open_states=OPEN_LOT_STATES)
-        if user.has_perm(ACTION_PERMISSIONS[name])
+        for name in LOT_ACTIONS.actions
+        if lot.status in OFFERED_IN[name] and user.has_perm(ACTION_PERMISSIONS[name])
     ]

@@ -11,7 +11,7 @@ from django_htmx.http import trigger_client_event
 from kernel.errors import DomainError, InvalidInputError, PermissionDeniedError
 
 from . import quality
-from .actions import ACTION_PERMISSIONS, LOT_ACTIONS, lot_actions_offered
+from .actions import ACTION_PERMISSIONS, HOLDABLE, LOT_ACTIONS, lot_actions_offered
 from .forms import HoldManyForm
 from .models import Lot, StateChange
 from .quality_selectors import hold_queue, lot_get, lot_page, lot_search
@@ -51,7 +51,7 @@ def _queue_context(request, *, hold_form=None, message="", error="") -> dict:
         status = ""
     results = lot_search(query=query, status=status)
     may_hold = request.user.has_perm(quality.HOLD_PERMISSION)
-    holdable = [lot.code for lot in results if lot.status in LOT_ACTIONS["hold"].states]
+    holdable = [lot.code for lot in results if lot.status in HOLDABLE]
     if may_hold and hold_form is None:
         hold_form = HoldManyForm(codes=holdable)
     return {
