@@ -341,3 +341,41 @@ def test_the_schema_documents_hold_and_disposition(api, plant):
     assert "/api/v1/lots/{code}/hold/" in body["paths"]
     disposition = body["paths"]["/api/v1/lots/{code}/disposition/"]["post"]
     assert "requestBody" in disposition
+
+
+def test_a_supervisor_holds_from_the_lot_page_and_the_exception_opens(client, plant, role_user):
+    client = signed_in(client, role_user("supervisor"))
+    body = client.get("/lots/LOT-M0001/").content.decode()
+    assert "Hold lot" in body and "Record disposition" not in body
+    response = client.post("/lots/LOT-M0001/hold/", {"reason": "wrong colour", "defect_code": ""})
+    assert response.status_code == 302
+    assert Lot.objects.get(code="LOT-M0001").status == "on_hold"
+    assert ExceptionCase.objects.filter(kind="quality_hold", key="LOT-M0001").exists()
+    assert OutboxMessage.objects.get().topic == "lot.held"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_engineers_posting_dispositions_at_once_one_gets_409(plant, role_user):
+    from rest_framework.test import APIClient
+
+    from tests.conftest import race
+
+    first, second = role_user("quality", username="qa-a"), role_user("quality", username="qa-b")
+    lot = Lot.objects.get(code="LOT-FG-1")
+    quality.lot_hold_place(lot_id=lot.pk, actor=first, reason="seal")
+    clients = []
+    for user in (first, second):
+        clients.append(APIClient())
+        clients[-1].force_authenticate(user)
+    bodies = [RELEASE, {"disposition": "scrap", "rationale": "crushed"}]
+
+    outcomes = race(
+        lambda k: (
+            clients[k]
+            .post("/api/v1/lots/LOT-FG-1/disposition", bodies[k], format="json")
+            .status_code
+        )
+    )
+    assert sorted(status for _, status in outcomes) == [200, 409]
+    assert OutboxMessage.objects.filter(topic__in=["lot.released", "lot.scrapped"]).count() == 1
