@@ -362,3 +362,17 @@ def test_the_admin_role_holds_every_permission_so_it_may_disposition(plant, engi
     # Roles follow kernel.roles: admin is granted every permission; no floor role but quality.
     held(who=engineer)
     assert dispose(role_user("admin")).status == "released"
+
+
+def test_every_message_of_a_split_family_keeps_the_first_lots_order(plant, engineer):
+    held(who=engineer)
+    dispose(engineer, quantity=40)  # LOT-FG-1-1 released, 60 left on hold
+    held("LOT-FG-1-1", who=engineer, reason="customer complaint", defect="C3")
+    dispose(engineer, code="LOT-FG-1-1", disposition="scrap", rationale="bad", quantity=10)
+    assert Lot.objects.get(code="LOT-FG-1-1-1").split_from.code == "LOT-FG-1-1"
+    assert set(OutboxMessage.objects.values_list("aggregate", flat=True)) == {"lot:LOT-FG-1"}
+    assert topics() == [
+        "lot.held", "lot.split", "lot.released",  # 40 of LOT-FG-1 released as LOT-FG-1-1
+        "lot.held", "lot.split", "lot.scrapped",  # LOT-FG-1-1 held again, 10 of it scrapped
+    ]  # fmt: skip
+    assert sum(x.quantity for x in Lot.objects.filter(code__startswith="LOT-FG-1")) == 100

@@ -379,3 +379,13 @@ def test_two_engineers_posting_dispositions_at_once_one_gets_409(plant, role_use
     )
     assert sorted(status for _, status in outcomes) == [200, 409]
     assert OutboxMessage.objects.filter(topic__in=["lot.released", "lot.scrapped"]).count() == 1
+
+
+def test_the_queue_partial_alone_for_its_refresh(client, on_hold, engineer):
+    response = signed_in(client, engineer).get(
+        "/quality/", {"part": "queue"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section class="card q-queue" id="queue"')
+    assert 'id="held-LOT-FG-1"' in body
+    assert "Find lots" not in body
