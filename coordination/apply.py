@@ -18,6 +18,7 @@ from kernel.errors import DomainError
 
 from . import models as plant
 from .events import PlantEvent, batch_cache
+from .quality import disposition_message, lot_hold_write
 from .services import transition_apply
 
 
@@ -231,14 +232,15 @@ def _quality_hold(event: PlantEvent, site: plant.Site) -> bool:
         return True  # a repeat signal about a held lot: nothing more to change
     if lot.status == plant.Lot.Status.SCRAPPED:
         raise EventApplyError("data.lot", f"lot {lot.code} is scrapped; it cannot be held")
-    reason = event.data["reason"] + (
-        f" ({event.data['defect_code']})" if event.data.get("defect_code") else ""
-    )
-    transition_apply(
-        lot.hold,
+    # Written to the outbox like a person's hold, also when ERP sent it: MES and the other
+    # targets must stop the lot too, and a target that already holds it changes nothing.
+    lot_hold_write(
+        lot,
+        actor=None,
+        reason=event.data["reason"],
+        defect_code=event.data.get("defect_code") or "",
         via=plant.StateChange.Via.EVENT,
-        reason=_why(event),
-        hold_reason=reason[:200],
+        audit=_why(event),
     )
     return True
 
@@ -264,6 +266,9 @@ def _quality_disposition(event: PlantEvent, site: plant.Site) -> bool:
         DISPOSITIONS[event.data["disposition"]](lot),
         via=plant.StateChange.Via.EVENT,
         reason=f"{event.data['rationale']} — {_why(event)}",
+    )
+    disposition_message(
+        lot, event.data["disposition"], rationale=event.data["rationale"], at=event.time
     )
     return True
 

@@ -274,6 +274,24 @@ class Lot(ConcurrentTransitionMixin, models.Model):
     produced_at = models.DateTimeField(default=timezone.now)
     status = FSMField(choices=Status.choices, default=Status.AVAILABLE, protected=True)
     hold_reason = models.CharField(max_length=200, blank=True)
+    defect_code = models.CharField(max_length=40, blank=True)
+    held_at = models.DateTimeField(null=True, blank=True, help_text="When the current hold began.")
+    split_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="splits",
+        help_text="The lot this one was split off (a partial disposition).",
+    )
+    rework_job = models.ForeignKey(
+        Job,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reworked_lots",
+        help_text="The rework job a disposition sent it to.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -289,16 +307,20 @@ class Lot(ConcurrentTransitionMixin, models.Model):
     USABLE = [Status.AVAILABLE, Status.RELEASED, Status.USED_AS_IS]
 
     @transition(field=status, source=[*USABLE, Status.REWORK], target=Status.ON_HOLD)
-    def hold(self, hold_reason: str = "") -> None:
+    def hold(self, hold_reason: str = "", defect_code: str = "") -> None:
         self.hold_reason = hold_reason
+        self.defect_code = defect_code
+        self.held_at = timezone.now()
 
     @transition(field=status, source=Status.ON_HOLD, target=Status.RELEASED)
     def release(self) -> None:
         self.hold_reason = ""
 
     @transition(field=status, source=Status.ON_HOLD, target=Status.REWORK)
-    def rework(self) -> None:
-        """Sent to rework; it comes back on hold for re-inspection."""
+    def rework(self, job=None) -> None:
+        """Sent to rework (``job``: the rework job); it comes back on hold for re-inspection."""
+        if job is not None:
+            self.rework_job = job
 
     @transition(field=status, source=Status.ON_HOLD, target=Status.SCRAPPED)
     def scrap(self) -> None:

@@ -113,12 +113,16 @@ def state_history(obj: models.Model):
 
 
 def lot_hold(*, code: str, actor=None, reason: str, via: str = StateChange.Via.WEB) -> Lot:
-    """Put a lot on hold (quality); the reason is required and kept on the lot."""
+    """Put a lot on hold (system callers, no role check; a person's hold is
+    ``quality.lot_hold_place``); the reason is required and kept on the lot, with ``lot.held``
+    in the outbox."""
     if not reason.strip():
         raise TransitionError("a hold needs a reason", field="reason")
+    from .quality import lot_hold_write  # quality builds on this module
+
     lot = _by_code(Lot, code=code)
     with row_locked(Lot, lot.pk) as lot:
-        return transition_apply(lot.hold, actor=actor, reason=reason, via=via, hold_reason=reason)
+        return lot_hold_write(lot, actor=actor, reason=reason, defect_code="", via=via)
 
 
 def _by_code(model: type[models.Model], **lookup) -> models.Model:

@@ -2,4 +2,10 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("", views.overview, name="overview")]
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("quality/", views.quality_queue, name="quality"),
+    path("quality/hold/", views.quality_hold_many, name="quality-hold"),
+    path("lots/<str:code>/", views.lot_detail, name="lot-detail"),
+    path("lots/<str:code>/<slug:action>/", views.lot_action, name="lot-action"),
+]

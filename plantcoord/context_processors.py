@@ -7,6 +7,7 @@ NAVIGATION = [
     ("Plant", "overview", "coordination.view_line"),
     ("Board", "board", "exceptions.view_exceptioncase"),
     ("Inbox", "inbox", "workflows.view_task"),
+    ("Holds", "quality", "coordination.view_lot"),
     ("Integrations", "integrations", "integrations.view_integration"),
 ]
 

@@ -6,12 +6,15 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows"
 
     def ready(self) -> None:
+        from coordination.quality import lot_observers
         from exceptions.hooks import case_observers
         from kernel.roles import grant_after_migrate
 
+        from .holds import lot_dispositioned
         from .runs import case_changed
 
         case_observers.register(case_changed)
+        lot_observers.register(lot_dispositioned)  # a disposition decides the hold's tasks
         # A flush (transactional tests) empties the seeded templates too; put them back.
         grant_after_migrate(
             self,
