@@ -160,7 +160,10 @@ def _tables(summary: dict) -> dict[str, tuple[list[str], list[list]]]:
 def _chart_data(summary: dict) -> dict:
     """What the charts draw (``static/metrics/dashboard.js``), as plain JSON."""
     series = summary["series"]
-    labels = [timezone.localtime(b["start"]).strftime("%d %b %H:%M") for b in series]
+    fmt = {"shift": "%a %d %H:%M", "day": "%a %d %b", "week": "week of %d %b"}
+    labels = [
+        timezone.localtime(b["start"]).strftime(fmt[summary["period"]["period"]]) for b in series
+    ]
     return {
         "response": {
             "labels": labels,
