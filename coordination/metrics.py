@@ -587,6 +587,13 @@ def _series(q: MetricsQuery, cases: list[dict], tasks: list[dict], now: datetime
     return out
 
 
+def response_seconds(q: MetricsQuery) -> list[float]:
+    """Every constraint-to-response time in the window (for other percentiles: the bench)."""
+    cases = [c for c in _case_rows(q, q.start, q.end) if c["status"] != Status.DISMISSED]
+    times = [_seconds(c["first_seen_at"], c["first_decision_at"]) for c in cases]
+    return [t for t in times if t is not None]
+
+
 def metrics_summary(q: MetricsQuery, *, now: datetime | None = None) -> dict:
     """Every metric for the window, its trend against the window before, and the series by
     period (the API's and the dashboard's one read)."""

@@ -49,3 +49,30 @@ def test_the_floor_screen_mode(login):
     expect(page.locator("body.kiosk")).to_be_visible()
     expect(page.locator('canvas[data-chart="sla"]')).to_have_attribute("data-drawn", "true")
     assert screenshot(page, "metrics-kiosk").stat().st_size > 20_000
+
+
+@pytest.mark.postgres
+@pytest.mark.worker
+def test_the_dashboard_after_a_short_simulated_shift(page, live_server, worker_process):
+    """Two plant hours of the simulator (with its people) through the API, then the charts."""
+    from coordination.demo import demo_seed
+    from integrations.services import integration_key_create
+    from tests.coordination.test_simulate import simulate
+
+    demo_seed(users=True)
+    key = integration_key_create(name="simulator")[1]
+    worker_process("--pool=solo")
+    result = simulate(
+        "--url", live_server.url, "--key", key, "--hours", "2", "--speed", "600",
+        "--seed", "3", "--respond", "--respond-every", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    page.goto("/accounts/login/")  # the demo's own planner (the simulator's people are demo users)
+    page.get_by_label("Username").fill("planner")
+    page.get_by_label("Password").fill("demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/metrics/?period=shift")
+    expect(page.locator('[data-metric="mtta_p50_s"] .tile-value')).not_to_have_text("—")
+    for name in ("response", "sla", "repeats"):
+        expect(page.locator(f'canvas[data-chart="{name}"]')).to_have_attribute("data-drawn", "true")
+    assert screenshot(page, "metrics-after-simulated-shift").stat().st_size > 20_000

@@ -374,7 +374,7 @@ class Responder:
         for case in api.get(supervisor, "/api/v1/exceptions/", status="open"):
             if not self._due(("ack", case["id"]), self.ACK_MEDIAN_MIN):
                 continue
-            if api.post(supervisor, f"/api/v1/exceptions/{case['id']}/acknowledge", {}) == 200:
+            if api.post(supervisor, f"/api/v1/exceptions/{case['id']}/acknowledge", {}) < 300:
                 self.acted["acknowledged"] += 1
         for role in self.ROLES:
             who = api.person(role, self.password)
@@ -390,14 +390,14 @@ class Responder:
                     "option": option["value"],
                     "rationale": "simulated shift: decided on the floor",
                 }
-                if api.post(who, f"/api/v1/tasks/{task['id']}/complete", body) == 200:
+                if api.post(who, f"/api/v1/tasks/{task['id']}/complete", body) < 300:
                     self.acted["decided"] += 1
         for case in api.get(supervisor, "/api/v1/exceptions/", status="acknowledged"):
             if case["condition_active"] or not self.causes:
                 continue
             if self._due(("resolve", case["id"]), self.RESOLVE_MEDIAN_MIN):
                 body = {"root_cause": self.rng.choice(self.causes), "note": "simulated shift"}
-                if api.post(supervisor, f"/api/v1/exceptions/{case['id']}/resolve", body) == 200:
+                if api.post(supervisor, f"/api/v1/exceptions/{case['id']}/resolve", body) < 300:
                     self.acted["resolved"] += 1
 
 
