@@ -16,8 +16,10 @@ output. Live, events carry the wall-clock time they are sent, as a real MES stam
 exceptions, decides tasks and resolves exceptions with a root cause after realistic delays.
 """
 
+import contextlib
 import json
 import math
+import os
 import random
 import sys
 import time as wallclock
@@ -250,17 +252,19 @@ def _iso(moment: datetime) -> str:
 class Api:
     """The running app over HTTP: events with the integration key, people through sessions."""
 
-    def __init__(self, url: str, key: str, *, timeout: float = 10.0):
+    def __init__(self, url: str, key: str, *, timeout: float = 10.0, stop_with: int = 0):
         import requests
 
         self.requests = requests
         self.url, self.key, self.timeout = url.rstrip("/"), key, timeout
+        self.stop_with = stop_with  # a pid: when it ends, so do we (make run)
         self.events = requests.Session()
         self.events.headers.update(
             {"Authorization": f"Bearer {key}", "Content-Type": "application/cloudevents+json"}
         )
         self.people: dict[str, object] = {}
         self.sent = self.accepted = self.duplicate = self.rejected = self.failed = 0
+        self.failing = 0  # failed sends in a row
 
     def send(self, event: dict) -> None:
         """POST one event; retried on connection errors and 5xx (an MES buffers and resends)."""
@@ -271,6 +275,8 @@ class Api:
                     f"{self.url}/api/v1/events", data=json.dumps(event), timeout=self.timeout
                 )
             except self.requests.RequestException:
+                if _gone(self.stop_with):
+                    raise Stopped from None
                 wallclock.sleep(0.5 * 2**attempt)
                 continue
             if response.status_code >= 500:
@@ -284,8 +290,24 @@ class Api:
                 self.rejected += 1
                 print(f"rejected {event['id']}: {response.status_code} {response.text[:300]}",
                       file=sys.stderr)  # fmt: skip
+            self.failing = 0
             return
         self.failed += 1
+        self.failing += 1
+        if self.failing >= 3:  # the app went away (make run stopped): stop with it
+            raise CommandError(f"{self.url} stopped answering; {self.sent} events sent")
+
+    def wait_up(self, timeout: float = 90.0) -> None:
+        """Until the app answers ``/healthz`` (it may still be starting, as under make run)."""
+        deadline = wallclock.monotonic() + timeout
+        while wallclock.monotonic() < deadline:
+            try:
+                if self.events.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except self.requests.RequestException:
+                pass
+            wallclock.sleep(1)
+        raise CommandError(f"no app answers at {self.url}/healthz")
 
     def person(self, username: str, password: str):
         """A signed-in session through the login form, as a person in a browser."""
@@ -420,6 +442,10 @@ class Command(BaseCommand):
         parser.add_argument("--user", default="supervisor", help="who reads the plant's layout")
         parser.add_argument("--password", default=DEMO_PASSWORD, help="the demo users' password")
         parser.add_argument(
+            "--stop-with", type=int, default=0, metavar="PID",
+            help="stop when this process ends (make run passes the web server's pid)",
+        )  # fmt: skip
+        parser.add_argument(
             "--respond-every", type=float, default=2.0,
             help="wall seconds between the people's rounds (with --speed 0: every 2 plant min)",
         )  # fmt: skip
@@ -452,7 +478,8 @@ class Command(BaseCommand):
             return
         if not opts["key"]:
             raise CommandError("--key is required (manage.py create_integration_key NAME)")
-        api = Api(opts["url"], opts["key"])
+        api = Api(opts["url"], opts["key"], stop_with=opts["stop_with"])
+        api.wait_up()
         layout = api.layout(opts["user"], opts["password"])
         start = datetime.now(UTC)
         speed = opts["speed"]
@@ -469,8 +496,11 @@ class Command(BaseCommand):
             responder = Responder(env, api, random.Random(opts["seed"] + 1), opts["password"])
             every = opts["respond_every"] * speed if speed else 2 * MINUTE
             env.process(_respond(env, responder, every))
+        if opts["stop_with"]:
+            env.process(_watch(env, opts["stop_with"], every=speed or MINUTE))
         began = wallclock.monotonic()
-        env.run(until=opts["hours"] * HOUR)
+        with contextlib.suppress(Stopped):
+            env.run(until=opts["hours"] * HOUR)
         summary = {
             "events": plant.n,
             "sent": api.sent,
@@ -485,7 +515,40 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(summary, sort_keys=True))
 
 
-def _respond(env, responder: Responder, every: float):
+class Stopped(Exception):
+    """The process named by --stop-with has ended."""
+
+
+def _gone(pid: int) -> bool:
+    """Has process ``pid`` ended? (signal 0 only asks, it sends nothing)"""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, as another user
+    return False
+
+
+def _watch(env, pid: int, every: float):
+    """Once a wall second: stop when ``pid`` has ended."""
     while True:
         yield env.timeout(every)
-        responder.tick()
+        if _gone(pid):
+            raise Stopped
+
+
+def _respond(env, responder: Responder, every: float):
+    api = responder.api
+    while True:
+        yield env.timeout(every)
+        try:
+            responder.tick()
+        except api.requests.RequestException as error:
+            if _gone(api.stop_with):
+                raise Stopped from None
+            api.failing += 1
+            if api.failing >= 3:
+                raise CommandError(f"{api.url} stopped answering: {error}") from error
