@@ -24,14 +24,14 @@ Selectors only: nothing here writes.
 """
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 
 from django.contrib.auth.models import Group
-from django.db.models import Exists, F, Min, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -220,15 +220,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 def _case_rows(q: MetricsQuery, start: datetime, end: datetime) -> list[dict]:
     """Exceptions opened in [start, end) under the filters, with their first decision and
-    whether they repeat a resolved one (one query)."""
-    window = timedelta(days=ExceptionPolicy.current().repeat_window_days)
-    earlier = ExceptionCase.objects.filter(
-        status=Status.RESOLVED,
-        resolved_at__lte=OuterRef("opened_at"),
-        resolved_at__gte=OuterRef("opened_at") - window,
-    ).exclude(pk=OuterRef("pk"))
-    same_key = Q(kind=OuterRef("kind"), key=OuterRef("key"))
-    same_cause = Q(root_cause=OuterRef("root_cause"), line=OuterRef("line"))
+    whether they repeat a resolved one (two queries)."""
     cases = ExceptionCase.objects.filter(opened_at__gte=start, opened_at__lt=end)
     if q.site:
         cases = cases.filter(site__code=q.site)
@@ -244,11 +236,9 @@ def _case_rows(q: MetricsQuery, start: datetime, end: datetime) -> list[dict]:
             else tasks.filter(owner_group__name=q.function)
         )
         cases = cases.filter(Exists(tasks))
-    return list(
+    rows = list(
         cases.annotate(
             first_decision_at=Min("decisions__decided_at"),
-            is_repeat=Exists(earlier.filter(same_key))
-            | Exists(earlier.filter(same_cause, root_cause__isnull=False, line__isnull=False)),
             line_code=F("line__code"),
             cause=F("root_cause__name"),
             cause_category=F("root_cause__category__name"),
@@ -259,18 +249,62 @@ def _case_rows(q: MetricsQuery, start: datetime, end: datetime) -> list[dict]:
             "key",
             "title",
             "status",
+            "line_id",
             "line_code",
+            "root_cause_id",
             "first_seen_at",
             "opened_at",
             "acknowledged_at",
             "resolved_at",
             "first_decision_at",
-            "is_repeat",
             "cause",
             "cause_category",
         )
         .order_by("opened_at", "id")
     )
+    _mark_repeats(rows, timedelta(days=ExceptionPolicy.current().repeat_window_days))
+    return rows
+
+
+def _mark_repeats(rows: list[dict], window: timedelta) -> None:
+    """``is_repeat``: a resolved exception came before it within the window, on the same kind
+    and key, or with the same root cause on the same line. One read of the resolved ones in
+    reach (the predecessor may lie before the period), then a bisection per exception: a
+    correlated subquery per row cost seconds on a month of history."""
+    for row in rows:
+        row["is_repeat"] = False
+    if not rows:
+        return
+    earliest = min(r["opened_at"] for r in rows) - window
+    latest = max(r["opened_at"] for r in rows)
+    by_key: dict[tuple, list] = defaultdict(list)
+    by_cause: dict[tuple, list] = defaultdict(list)
+    for pk, kind, key, cause, line, at in ExceptionCase.objects.filter(
+        status=Status.RESOLVED, resolved_at__gte=earliest, resolved_at__lte=latest
+    ).values_list("id", "kind", "key", "root_cause_id", "line_id", "resolved_at"):
+        by_key[(kind, key)].append((at, pk))
+        if cause and line:
+            by_cause[(cause, line)].append((at, pk))
+    for found in (*by_key.values(), *by_cause.values()):
+        found.sort()
+
+    def follows(found, row) -> bool:
+        if not found:
+            return False
+        opened = row["opened_at"]
+        k = bisect_left(found, (opened - window, 0))
+        while k < len(found) and found[k][0] <= opened:
+            if found[k][1] != row["id"]:
+                return True
+            k += 1
+        return False
+
+    for row in rows:
+        row["is_repeat"] = follows(by_key.get((row["kind"], row["key"])), row) or bool(
+            row["root_cause_id"]
+            and row["line_id"]
+            and follows(by_cause.get((row["root_cause_id"], row["line_id"])), row)
+        )
 
 
 def _task_rows(q: MetricsQuery, start: datetime, end: datetime) -> list[dict]:
