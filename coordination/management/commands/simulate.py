@@ -429,7 +429,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the running app")
-        parser.add_argument("--key", default="", help="integration key (Bearer pck_…)")
+        parser.add_argument(
+            "--key", default=os.environ.get("SIMULATOR_KEY", ""),
+            help="integration key (Bearer pck_…); default $SIMULATOR_KEY, kept out of ps",
+        )  # fmt: skip
         parser.add_argument("--hours", type=float, default=8.0, help="plant hours to run")
         parser.add_argument(
             "--speed", type=float, default=60.0,
