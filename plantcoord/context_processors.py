@@ -1,4 +1,5 @@
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 from kernel.roles import ROLES
 
@@ -9,6 +10,7 @@ NAVIGATION = [
     ("Inbox", "inbox", "workflows.view_task"),
     ("Holds", "quality", "coordination.view_lot"),
     ("Integrations", "integrations", "integrations.view_integration"),
+    ("Metrics", "metrics", "coordination.metrics_views.metrics_may_view"),
 ]
 
 
@@ -23,7 +25,9 @@ def navigation(request):
             url = reverse(name)
         except NoReverseMatch:  # that page's app is not built yet
             continue
-        if user.has_perm(perm):
+        # A dotted path names a check function (a page for some roles, not one permission).
+        allowed = import_string(perm)(user) if perm.count(".") > 1 else user.has_perm(perm)
+        if allowed:
             entries.append({"label": label, "url": url, "active": request.path == url})
     roles = [g for g in user.groups.values_list("name", flat=True) if g in ROLES]
     context = {"nav_entries": entries, "user_roles": roles}

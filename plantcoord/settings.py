@@ -320,3 +320,7 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="plant-coordination@localhost")
+
+# --- operations metrics ---------------------------------------------------------------------
+# /metrics (Prometheus) answers only with this bearer token; empty (the default): it is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -1,5 +1,8 @@
+from django.urls import re_path
+
 from kernel.api import Router
 
+from ..metrics_views import MetricsView
 from . import views
 
 router = Router()
@@ -8,4 +11,7 @@ router.register("orders", views.OrderViewSet)
 router.register("jobs", views.JobViewSet)
 router.register("lots", views.LotViewSet)
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    re_path(r"^metrics/?$", MetricsView.as_view(), name="api-metrics"),
+]
