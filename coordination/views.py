@@ -83,6 +83,8 @@ def quality_queue(request):
 @require_POST
 def quality_hold_many(request):
     """Hold the ticked lots of the search with one reason: all of them or none."""
+    if not request.htmx and not request.user.has_perm(ACTION_PERMISSIONS["hold"]):
+        raise PermissionDenied  # as for one lot: a plain request gets the 403
     context = _queue_context(request)
     form = HoldManyForm(request.POST, codes=[lot.code for lot in context["results"]])
     status, message, error = 200, "", ""

@@ -45,6 +45,9 @@ LOT_READERS = (SUP, QUA, PLA, PRO, ADM)  # not sales, not maintenance
 ORDER_CHANGE_CASE = (SUP, PLA, SAL, ADM)  # the kinds each role acts on (exceptions/kinds.py)
 SALES_TASK = (SAL, SUP, ADM)  # the owning group; supervisors read every task
 QUALITY_DECISION = (QUA, SUP, ADM)
+HOLDERS = (SUP, QUA, ADM)  # hold_lot
+DISPOSITIONERS = (QUA, ADM)  # disposition_lot (admin holds every permission)
+METRICS_READERS = (SUP, QUA, PLA, ADM)
 
 
 def expect(ok_roles, ok=200, *, absent=(), absent_status=404, denied=403, none=403,
@@ -231,6 +234,23 @@ ROWS = [
         "/api/v1/decisions/{decision}/",
         expect(QUALITY_DECISION, absent=(PLA, PRO, SAL, MAI)),
     ),
+    # --- holds and dispositions (each call is rolled back: LOT-FG-1 is available) ------
+    Row(
+        AL + "^lots/(?P<code>[^/.]+)/hold/?$",
+        "POST",
+        "/api/v1/lots/LOT-FG-1/hold/",
+        expect(HOLDERS),
+        data={"reason": "seal leak", "defect_code": "SEAL"},
+    ),
+    Row(
+        AL + "^lots/(?P<code>[^/.]+)/disposition/?$",
+        "POST",
+        "/api/v1/lots/LOT-FG-1/disposition/",
+        expect(DISPOSITIONERS, 409),  # not on hold (the world's signal raised only the case)
+        data={"disposition": "release", "rationale": "re-tested: seal within spec"},
+    ),
+    # --- metrics -------------------------------------------------------------------------
+    Row(AL + "^metrics/?$", "GET", "/api/v1/metrics/", expect(METRICS_READERS)),
     # --- the API document: any signed-in user, and an integration key -------------------
     Row(AL + "schema/", "GET", "/api/v1/schema/", expect(EVERYONE, none=200, key=200)),
     Row(AL + "docs/", "GET", "/api/v1/docs/", expect(EVERYONE, none=200, key=200)),
@@ -294,6 +314,40 @@ ROWS = [
         "POST",
         "/integrations/events/{event}/reprocess",
         page((ADM,), 302),
+        api=False,
+    ),
+    Row("quality/", "GET", "/quality/", page(LOT_READERS), api=False),
+    Row(
+        "quality/hold/",
+        "POST",
+        "/quality/hold/",
+        page(HOLDERS, 200, denied=403),
+        api=False,
+        data={"lots": "LOT-M0001", "reason": "contamination", "defect_code": "CONT"},
+    ),
+    Row("lots/<str:code>/", "GET", "/lots/LOT-FG-1/", page(LOT_READERS), api=False),
+    Row(
+        "lots/<str:code>/<slug:action>/",
+        "POST",
+        "/lots/LOT-FG-1/disposition/",
+        page(DISPOSITIONERS, 200),  # not on hold: the form again, with the conflict
+        api=False,
+        data={"disposition": "release", "rationale": "re-tested: seal within spec"},
+    ),
+    Row("metrics/", "GET", "/metrics/", page(METRICS_READERS), api=False),
+    Row(
+        "metrics/export/<slug:table>.csv",
+        "GET",
+        "/metrics/export/sla.csv",
+        page(METRICS_READERS),
+        api=False,
+    ),
+    # Prometheus: only with METRICS_TOKEN configured (not here), and then only with it.
+    Row(
+        "metrics",
+        "GET",
+        "/metrics",
+        expect((), 200, denied=404, none=404, anon=404),
         api=False,
     ),
     Row("inbox/", "GET", "/inbox/", page(EVERYONE), api=False),
