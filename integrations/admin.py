@@ -131,6 +131,10 @@ class OutboxTargetForm(forms.ModelForm):
         help_text="None ticked: it gets every message type.",
     )
 
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", help_text="Where messages are POSTed."
+    )
+
     class Meta:
         model = OutboxTarget
         fields = ["name", "url", "topics", "timeout", "enabled"]
