@@ -7,24 +7,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coordination', '0004_maintenance_staffing_watermark'),
+        ("coordination", "0004_maintenance_staffing_watermark"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('topic', models.CharField(help_text='message type, e.g. lot.held', max_length=64)),
-                ('aggregate', models.CharField(help_text='what it is about, e.g. "lot:LOT-1": delivered in order per target', max_length=160)),
-                ('payload', models.JSONField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("topic", models.CharField(help_text="message type, e.g. lot.held", max_length=64)),
+                (
+                    "aggregate",
+                    models.CharField(
+                        help_text='what it is about, e.g. "lot:LOT-1": delivered in order per target',
+                        max_length=160,
+                    ),
+                ),
+                ("payload", models.JSONField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'indexes': [models.Index(fields=['aggregate', 'id'], name='outbox_aggregate_order')],
+                "indexes": [
+                    models.Index(fields=["aggregate", "id"], name="outbox_aggregate_order")
+                ],
             },
         ),
     ]
