@@ -177,3 +177,14 @@ def test_openapi_publishes_every_message_type(api):
     assert {f"OutboxData.{t}" for t in TOPICS} <= set(components)
     assert components["OutboxEnvelope"]["required"] == ["type", "id", "timestamp", "data"]
     assert "/api/v1/outbox/{id}/retry/" in schema["paths"]
+
+
+def test_the_readme_documents_every_message_type_and_field():
+    from coordination.outbox import TOPICS
+    from tests.integrations.reference_peer import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for topic, (_meaning, fields) in TOPICS.items():
+        [row] = [line for line in readme.splitlines() if line.startswith(f"| `{topic}` |")]
+        for field in fields:
+            assert f"`{field}`" in row, (topic, field)
