@@ -11,8 +11,9 @@ target pointing at it. Throughput: with the workers stopped, ``--messages`` mess
 is counted from the first recorded delivery to the last. Drain: the workers run, the ERP
 fails (503) while ``--backlog`` messages are written and every lot's first message has been
 tried; then the ERP is told ``ok`` and the clock runs until the last is delivered (the wait
-includes the backoff still pending then: OUTBOX_BACKOFF_MAX is 5 s here). Prints the figures
-and the machine's load (``uptime``): the machine is shared.
+includes the backoff still pending then: OUTBOX_BACKOFF_MAX is 5 s here). Then one relay runs in
+this process with its steps timed, and the peer alone is measured (where the time goes).
+Prints the figures and the machine's load (``uptime``): the machine is shared.
 """
 
 import argparse
@@ -128,6 +129,70 @@ def drain(backlog: int, per_lot: int, peer) -> tuple[float, float]:
     return t1 - t0, writing
 
 
+def breakdown(n: int, per_lot: int, peer) -> dict[str, float]:
+    """Where one relay's time goes: the relay run in this process over ``n`` messages, its
+    three steps timed (claim, send outside any transaction, record), and the peer alone (the
+    same signed POSTs from 8 threads, no database)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from integrations import delivery
+
+    write(n, per_lot, "P")
+    spent = {"claim": 0.0, "send": 0.0, "record": 0.0}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - t
+
+        return wrapper
+
+    claim, record, pool = delivery.deliveries_claim, delivery.deliveries_record, delivery._pool
+    delivery.deliveries_claim = timed("claim", claim)
+    delivery.deliveries_record = timed("record", record)
+
+    class TimedPool:
+        def map(self, fn, items):
+            return timed("send", lambda: list(pool().map(fn, items)))()
+
+    delivery._pool = TimedPool
+    t0 = time.perf_counter()
+    try:
+        while delivery.outbox_relay(budget=30)["delivered"]:
+            pass
+    finally:
+        delivery.deliveries_claim, delivery.deliveries_record, delivery._pool = claim, record, pool
+    wall = time.perf_counter() - t0
+    body = delivery.message_body(
+        key="x", topic="lot.held", created_at=datetime_now(), payload={"lot": "L"}
+    )
+    local = __import__("threading").local()
+
+    def post(k):
+        session = getattr(local, "s", None) or requests.Session()
+        local.s = session
+        key = f"peer-only-{k}"
+        headers = delivery.signed_headers(secret=peer.secrets["mes"], key=key, body=body)
+        session.post(f"{peer.url}/mes/messages", data=body.encode(), headers=headers, timeout=10)
+
+    t1 = time.perf_counter()
+    with ThreadPoolExecutor(8) as executor:
+        list(executor.map(post, range(n)))
+    peer_rate = n / (time.perf_counter() - t1)
+    return {"rate": n / wall, **{k: v / n * 1000 for k, v in spent.items()}, "peer": peer_rate}
+
+
+def datetime_now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=5000)
@@ -153,6 +218,7 @@ def main() -> None:
         load_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         rates = {k: throughput(k, args.messages, args.per_lot, peer) for k in (1, 2)}
         drain_s, writing = drain(args.backlog, args.per_lot, peer)
+        parts = breakdown(args.messages, args.per_lot, peer)
         erp = peer.messages("erp")
         load_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     finally:
@@ -164,6 +230,10 @@ def main() -> None:
     print(f"drain after outage   : {drain_s:7.1f} s for {args.backlog} messages "
           f"({args.backlog / drain_s:.0f}/s; writing them took {writing:.1f} s)")  # fmt: skip
     print(f"peer: {erp['count']} messages, {erp['duplicates']} duplicates")
+    print(f"one relay in-process: {parts['rate']:.0f}/s; per delivery: claim "
+          f"{parts['claim']:.2f} ms, send (8 threads, wall) {parts['send']:.2f} ms, record "
+          f"{parts['record']:.2f} ms; the peer alone (8 threads): "
+          f"{parts['peer']:.0f}/s")  # fmt: skip
     print(f"load before: {load_before}\nload after : {load_after}")
 
 
