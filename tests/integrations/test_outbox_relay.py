@@ -235,3 +235,23 @@ def test_the_body_is_the_documented_envelope():
     )
     assert body == {"type": "lot.held", "id": "k", "timestamp": "2026-12-01T00:00:00Z", "data": {}}
     assert StateChange  # imported for the audit assertions above
+
+
+def test_one_relay_nudge_per_committed_transaction_and_none_after_a_rollback(
+    targets, django_capture_on_commit_callbacks
+):
+    from integrations.delivery import _nudge
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for k in range(3):
+            lot_message("lot.held", f"LOT-{k}")
+    assert [cb for cb in callbacks if cb is _nudge] == [_nudge]
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        lot_message("lot.held", "LOT-X")
+        raise RuntimeError("rolled back")
+    assert callbacks == []
