@@ -1,8 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 
+from coordination.outbox import TOPICS
+from kernel.admin import ReadOnlyAdmin
+
 from .cloudevents import EVENT_TYPES
-from .models import InboxEvent, Integration, IntegrationKey
+from .delivery import deliveries_retry, target_secret_rotate
+from .models import InboxEvent, Integration, IntegrationKey, OutboxDelivery, OutboxTarget
 from .services import (
     inbox_reprocess,
     integration_key_issue,
@@ -117,3 +121,94 @@ class InboxEventAdmin(admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         count = inbox_reprocess(ids=ids, actor=request.user, via="admin")
         self.message_user(request, f"Queued {count} failed event(s) again.")
+
+
+class OutboxTargetForm(forms.ModelForm):
+    topics = forms.MultipleChoiceField(
+        choices=[(t, t) for t in TOPICS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: it gets every message type.",
+    )
+
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", help_text="Where messages are POSTed."
+    )
+
+    class Meta:
+        model = OutboxTarget
+        fields = ["name", "url", "topics", "timeout", "enabled"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.startswith(("http://", "https://")):
+            raise forms.ValidationError("must be an http:// or https:// URL")
+        return url
+
+
+@admin.register(OutboxTarget)
+class OutboxTargetAdmin(admin.ModelAdmin):
+    """Where the outbox goes. The signing secret is shown once, when created or rotated."""
+
+    form = OutboxTargetForm
+    list_display = ["name", "url", "types", "timeout", "enabled", "created_at"]
+    list_filter = ["enabled"]
+    search_fields = ["name", "url"]
+    actions = ["rotate_secret"]
+
+    @admin.display(description="message types")
+    def types(self, obj):
+        return ", ".join(obj.topics) or "all"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._show(request, obj, obj.secret)
+
+    def _show(self, request, target, secret):
+        self.message_user(
+            request,
+            f"Signing secret for {target.name} (give it to the receiver now, it is shown only "
+            f"once): {secret}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Rotate the signing secret (shown once)")
+    def rotate_secret(self, request, queryset):
+        for target in queryset:
+            secret = target_secret_rotate(target_id=target.pk)
+            self.log_change(request, target, "Rotated the signing secret")
+            self._show(request, target, secret)
+
+
+@admin.register(OutboxDelivery)
+class OutboxDeliveryAdmin(ReadOnlyAdmin):
+    """Deliveries are the relay's record: read-only, except retrying dead ones."""
+
+    list_display = ["id", "topic", "aggregate", "target", "status", "attempts", "last_error"]
+    list_filter = ["status", "target"]
+    search_fields = ["aggregate", "last_error", "message__key"]
+    list_select_related = ["message", "target"]
+    actions = ["retry"]
+
+    @admin.display(description="type")
+    def topic(self, obj):
+        return obj.message.topic
+
+    def has_change_permission(self, request, obj=None):
+        # Needed for the action; every field stays read-only.
+        return request.user.has_perm("integrations.change_outboxdelivery")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in OutboxDelivery._meta.fields]
+
+    @admin.action(description="Retry selected dead deliveries")
+    def retry(self, request, queryset):
+        ids = list(queryset.filter(status="dead").values_list("pk", flat=True))
+        count = deliveries_retry(ids=ids, actor=request.user, via="admin")
+        skipped = queryset.count() - count
+        self.message_user(
+            request,
+            f"Queued {count} dead deliveries again."
+            + (f" {skipped} selected were not dead and were left as they are." if skipped else ""),
+        )

@@ -6,6 +6,12 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations (ERP, MES, machines)"
 
     def ready(self) -> None:
+        from coordination.outbox import outbox_written
         from kernel.roles import grant_after_migrate
 
-        grant_after_migrate(self, "integrations.roles.INTEGRATIONS_PERMISSIONS")
+        from .delivery import deliveries_fan_out
+
+        grant_after_migrate(self, "integrations.roles.ALL_PERMISSIONS")
+        # Delivery rows are written in the message's own transaction: nothing is lost between
+        # commit and enqueue.
+        outbox_written.register(deliveries_fan_out)

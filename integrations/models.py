@@ -1,9 +1,14 @@
-"""The edges: who may send us signals (integrations and their keys) and what they sent (inbox)."""
+"""The edges: who may send us signals (integrations and their keys), what they sent (inbox),
+and where the outbox goes (targets) with each message's delivery to each target."""
 
+import base64
 import hashlib
+import secrets
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from coordination.events import PlantEvent
 from coordination.models import Site
@@ -124,3 +129,123 @@ class InboxEvent(models.Model):
             data=self.data,
             stale=stale,
         )
+
+
+# --- the outbox's delivery side ---------------------------------------------------------------
+
+
+def target_secret_new() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class OutboxTarget(models.Model):
+    """A system outbox messages are delivered to (ERP, MES, any webhook endpoint).
+
+    The secret signs every delivery (Standard Webhooks); it is kept to sign, but shown to a
+    person only once, when it is created or rotated.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    url = models.URLField(max_length=500, help_text="Where messages are POSTed.")
+    secret = models.CharField(max_length=100, default=target_secret_new, editable=False)
+    topics = models.JSONField(
+        default=list, blank=True, help_text="Message types it gets; empty means every type."
+    )
+    timeout = models.FloatField(
+        default=10.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(120)],
+        help_text="Seconds to wait for the answer before trying again later.",
+    )
+    enabled = models.BooleanField(
+        default=True,
+        help_text="Disabled: no new deliveries are created for it; queued ones wait.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, topic: str) -> bool:
+        return not self.topics or topic in self.topics
+
+
+class OutboxDelivery(ConcurrentTransitionMixin, models.Model):
+    """One message to one target: pending until the target answered 2xx, or dead.
+
+    ``aggregate`` copies the message's, so the relay's "is this the oldest undelivered message
+    of its aggregate at this target" check is one index probe. A claim sets ``lease_until``
+    and a fresh ``lease_token``; an outcome is recorded only under the token it was claimed
+    with, so a worker whose lease ran out (and whose row was claimed again) changes nothing.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        DEAD = "dead"
+
+    message = models.ForeignKey(
+        "coordination.OutboxMessage", on_delete=models.PROTECT, related_name="deliveries"
+    )
+    target = models.ForeignKey(OutboxTarget, on_delete=models.PROTECT, related_name="deliveries")
+    aggregate = models.CharField(max_length=160)
+    status = FSMField(choices=Status.choices, default=Status.PENDING, protected=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    last_error = models.TextField(blank=True)
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "outbox deliveries"
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "target"], name="outbox_delivery_once")
+        ]
+        indexes = [
+            # The relay's scan: due pending rows, oldest first (few rows, partial index).
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="outbox_delivery_due",
+                condition=models.Q(status="pending"),
+            ),
+            # "Anything older of this aggregate not yet delivered here?" (the ordering rule).
+            models.Index(
+                fields=["target", "aggregate", "message"],
+                name="outbox_delivery_chain",
+                condition=~models.Q(status="delivered"),
+            ),
+            models.Index(fields=["status", "-id"], name="outbox_delivery_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.target_id} ({self.status})"
+
+    @property
+    def action_label(self) -> str:
+        return f"delivery {self.pk}"
+
+    @transition(field=status, source=Status.PENDING, target=Status.DELIVERED)
+    def deliver(self) -> None:
+        """The target answered 2xx. Called by the relay's outcome (bulk path) only."""
+        self.delivered_at = timezone.now()
+        self.lease_until = None
+
+    @transition(field=status, source=Status.PENDING, target=Status.DEAD)
+    def bury(self) -> None:
+        """Out of attempts, or refused for good (a 4xx): parked until someone retries."""
+        self.lease_until = None
+
+    @transition(field=status, source=Status.DEAD, target=Status.PENDING)
+    def retry(self) -> None:
+        """A person sends it again: a fresh set of attempts, due now."""
+        self.attempts = 0
+        self.next_attempt_at = timezone.now()
+        self.lease_until = None
+        self.lease_token = ""

@@ -1,4 +1,4 @@
-"""Who sees the integrations page and the inbox: supervisors (admin gets everything)."""
+"""Who sees the integrations page, the inbox and the outbox: supervisors (admin gets everything)."""
 
 from kernel.roles import SUPERVISOR
 
@@ -6,3 +6,13 @@ INTEGRATIONS_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "view_integration": (SUPERVISOR,),
     "view_inboxevent": (SUPERVISOR,),
 }
+
+# Added after 0002 (granted by 0004): who sees outbound targets and deliveries, and retries dead
+# ones.
+OUTBOX_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "view_outboxtarget": (SUPERVISOR,),
+    "view_outboxdelivery": (SUPERVISOR,),
+    "change_outboxdelivery": (SUPERVISOR,),
+}
+
+ALL_PERMISSIONS = {**INTEGRATIONS_PERMISSIONS, **OUTBOX_PERMISSIONS}

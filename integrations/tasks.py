@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from .delivery import outbox_relay
 from .services import inbox_process_batch, inbox_requeue_stuck
 
 
@@ -20,3 +21,10 @@ def inbox_process_task(inbox_ids: list[int]) -> None:
 @shared_task(name="integrations.inbox_requeue_stuck")
 def inbox_requeue_stuck_task() -> int:
     return inbox_requeue_stuck()
+
+
+@shared_task(name="integrations.outbox_relay", acks_late=True, ignore_result=True)
+def outbox_relay_task(nudged_at: float | None = None) -> dict:
+    """Deliver due outbox messages: nudged after each commit that wrote some, and swept by
+    beat (no argument) for retries that came due and leases that ran out."""
+    return outbox_relay(nudged_at=nudged_at)

@@ -1,8 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from kernel.errors import DomainError
+
+from .delivery import dead_delivery_list, delivery_retry, target_health_list
 from .selectors import failed_event_list, integration_health_list
 from .services import inbox_reprocess
 
@@ -20,6 +24,7 @@ def integrations(request):
             "integrations": integration_health_list(),
             "failed": failed_event_list(),
             "can_reprocess": request.user.has_perm("integrations.change_inboxevent"),
+            **_outbox_context(request),
         },
     )
 
@@ -38,4 +43,29 @@ def reprocess(request, pk: int):
             "integrations/integrations.html#failed",
             {"failed": failed_event_list(), "can_reprocess": True},
         )
+    return redirect("integrations")
+
+
+def _outbox_context(request) -> dict:
+    return {
+        "targets": target_health_list(),
+        "dead": dead_delivery_list(),
+        "can_retry": request.user.has_perm("integrations.change_outboxdelivery"),
+    }
+
+
+@require_POST
+@permission_required("integrations.view_integration", raise_exception=True)
+def delivery_retry_view(request, pk: int):
+    """Send a dead delivery again (the Retry button); the service checks who may."""
+    try:
+        delivery_retry(delivery_id=pk, actor=request.user, via="web")
+    except DomainError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.detail) from None
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "Delivery queued again; it will be sent in a moment.")
+    if request.htmx:
+        return render(request, "integrations/integrations.html#dead", _outbox_context(request))
     return redirect("integrations")

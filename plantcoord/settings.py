@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "coordination.models.Job.Status",
         "LotStatusEnum": "coordination.models.Lot.Status",
         "InboxStatusEnum": "integrations.models.InboxEvent.Status",
+        "DeliveryStatusEnum": "integrations.models.OutboxDelivery.Status",
         "ExceptionStatusEnum": "exceptions.models.ExceptionCase.Status",
         "EventResultStatusEnum": ["accepted", "duplicate", "rejected"],
     },
@@ -244,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "integrations.api.schema.add_event_schemas",
         "plantcoord.openapi.add_error_responses",
+        "integrations.api.schema.add_outbox_schemas",
     ],
 }
 
@@ -301,6 +303,21 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 15.0,
         "options": {"expires": 14},
     },
+}
+
+# --- outbox delivery (integrations/delivery.py) -----------------------------------------------
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=12)  # then the delivery is dead
+OUTBOX_BACKOFF_BASE = env.float("OUTBOX_BACKOFF_BASE", default=2.0)  # seconds, doubled per try
+OUTBOX_BACKOFF_MAX = env.float("OUTBOX_BACKOFF_MAX", default=600.0)
+OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=120.0)  # a dead worker's rows
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=5.0)
+OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=100)  # deliveries claimed per transaction
+OUTBOX_RELAY_THREADS = env.int("OUTBOX_RELAY_THREADS", default=8)  # sends in flight per worker
+OUTBOX_RELAY_BUDGET = env.float("OUTBOX_RELAY_BUDGET", default=30.0)  # seconds per relay task
+CELERY_BEAT_SCHEDULE["outbox-relay-sweep"] = {
+    "task": "integrations.outbox_relay",
+    "schedule": OUTBOX_SWEEP_SECONDS,
+    "options": {"expires": OUTBOX_SWEEP_SECONDS},
 }
 
 # --- logging --------------------------------------------------------------------------------

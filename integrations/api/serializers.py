@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import InboxEvent
+from ..models import InboxEvent, OutboxDelivery
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -42,4 +42,33 @@ class InboxEventSerializer(serializers.ModelSerializer):
             "error",
             "error_field",
             "processed_at",
+        ]
+
+
+class OutboxDeliverySerializer(serializers.ModelSerializer):
+    """One message's delivery to one target."""
+
+    target = serializers.CharField(source="target.name")
+    message_id = serializers.UUIDField(source="message.key", help_text="the webhook-id")
+    type = serializers.CharField(source="message.topic")
+    aggregate = serializers.CharField()
+    data = serializers.JSONField(source="message.payload")
+    created_at = serializers.DateTimeField(source="message.created_at")
+
+    class Meta:
+        model = OutboxDelivery
+        fields = [
+            "id",
+            "target",
+            "message_id",
+            "type",
+            "aggregate",
+            "data",
+            "created_at",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status",
+            "last_error",
+            "delivered_at",
         ]

@@ -1,4 +1,4 @@
-"""``POST /api/v1/events`` (CloudEvents in) and the inbox read API for people."""
+"""``POST /api/v1/events`` (CloudEvents in), the inbox and the outbox read APIs for people."""
 
 import json
 
@@ -8,10 +8,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kernel.permissions import RoleModelPermissions
 from kernel.viewsets import FilteredReadViewSet
 
 from ..authentication import IntegrationKeyAuthentication, IntegrationPrincipal
-from ..models import InboxEvent
+from ..delivery import delivery_retry
+from ..models import InboxEvent, OutboxDelivery
 from ..services import events_accept, inbox_event_reprocess
 from . import serializers
 
@@ -158,3 +160,40 @@ class InboxEventViewSet(FilteredReadViewSet):
         event = self.get_object()
         event = inbox_event_reprocess(event_id=event.pk, actor=request.user, via="api")
         return Response(self.get_serializer(event).data)
+
+
+class OutboxPermission(RoleModelPermissions):
+    """Reading needs ``view_outboxdelivery``; the retry action (a POST) needs
+    ``change_outboxdelivery`` (supervisors and admins), not ``add``."""
+
+    perms_map = {**RoleModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
+
+
+class OutboxDeliveryViewSet(FilteredReadViewSet):
+    """What left (or must leave) for ERP, MES and webhooks; ``?status=dead`` lists the parked
+    deliveries a person retries."""
+
+    queryset = OutboxDelivery.objects.select_related("message", "target").order_by("-id")
+    serializer_class = serializers.OutboxDeliverySerializer
+    permission_classes = [OutboxPermission]
+    filters = {
+        "status": ("status", OutboxDelivery.Status.values),
+        "target": ("target__name", None),
+        "type": ("message__topic", None),
+        "aggregate": ("aggregate", None),
+    }
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: serializers.OutboxDeliverySerializer,
+            403: OpenApiResponse(description="only supervisors and admins retry"),
+            404: OpenApiResponse(description="no such delivery"),
+            409: OpenApiResponse(description="the delivery is not dead"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Send a dead delivery again (a fresh set of attempts, audited)."""
+        delivery = delivery_retry(delivery_id=pk, actor=request.user, via="api")
+        return Response(self.get_serializer(self.get_queryset().get(pk=delivery.pk)).data)
