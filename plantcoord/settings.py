@@ -77,6 +77,9 @@ SECRET_KEY = (
     else env.str("SECRET_KEY", default="") or (_embedded_secret())
 )
 DEBUG = env.bool("DEBUG", default=False)
+if DEBUG and PRODUCTION:
+    # Debug pages leak settings and source; a warning in `check --deploy` is not enough.
+    raise ImproperlyConfigured("DEBUG: must be false when DEPLOYMENT=production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
