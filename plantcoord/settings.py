@@ -5,6 +5,7 @@ secret kept there). ``DEPLOYMENT=production`` turns on the production guard rail
 service URLs must come from the environment and the security headers are on.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -106,6 +107,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "django_htmx",
     "template_partials",
     "coordination",
@@ -119,12 +121,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "plantcoord.lockout.ApiLockoutMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "plantcoord.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the 429 page
 ]
 
 ROOT_URLCONF = "plantcoord.urls"
@@ -166,6 +170,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user or address
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -204,6 +212,18 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Failed sign-ins and API authentications (django-axes; see plantcoord/lockout.py).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = "plantcoord.lockout.lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "plantcoord.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "plantcoord.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Not reset on success: one good sign-in from an address would wipe other users' counts there.
+AXES_RESET_ON_SUCCESS = False
+# Proxies in front that append X-Forwarded-For (nginx in docker-compose: 1); 0 trusts none.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
