@@ -171,8 +171,17 @@ def webhook_signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def webhook_deliver(delivery_id: int, *, timeout: float = 10) -> str:
-    """POST one delivery, signed; 2xx delivered, 4xx failed for good, else TransientError."""
+def webhook_id(delivery: WebhookDelivery) -> str:
+    """The same for every attempt of one delivery: the receiver de-duplicates by it."""
+    return f"whd_{delivery.pk}"
+
+
+def webhook_deliver(delivery_id: int, *, timeout: float = 5) -> str:
+    """POST one delivery, signed; 2xx delivered, 4xx failed for good, else TransientError.
+
+    Every attempt carries the same ``webhook-id`` (the Standard Webhooks header name) and the
+    same body, so a receiver that saw a copy time out on our side applies it only once.
+    """
     import requests
 
     claimed = WebhookDelivery.objects.filter(
@@ -188,6 +197,7 @@ def webhook_deliver(delivery_id: int, *, timeout: float = 10) -> str:
         "Content-Type": "application/json",
         "X-Plantcoord-Event": delivery.event,
         "X-Plantcoord-Delivery": str(delivery.pk),
+        "webhook-id": webhook_id(delivery),
         "X-Plantcoord-Signature": webhook_signature(delivery.endpoint.secret, body),
     }
     WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)

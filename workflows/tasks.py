@@ -1,6 +1,7 @@
 """Celery tasks: thin, ids in, services do the work."""
 
 from celery import shared_task
+from django.conf import settings
 
 from .notify import TransientError, notifications_email, webhook_deliver
 from .services import escalation_sweep
@@ -23,9 +24,13 @@ def notifications_email_task(ids: list[int]) -> None:
     acks_late=True,
     ignore_result=True,
     autoretry_for=(TransientError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
+    # WEBHOOK_RETRY_DELAY, then doubling up to an hour; no jitter, which could bring a retry
+    # in before the timed-out copy is done at the receiver.
+    retry_backoff=settings.WEBHOOK_RETRY_DELAY,
+    retry_backoff_max=3600,
+    retry_jitter=False,
     max_retries=10,
 )
 def webhook_deliver_task(delivery_id: int) -> None:
-    webhook_deliver(delivery_id)
+    """Routed to the ``webhooks`` queue (``CELERY_TASK_ROUTES``)."""
+    webhook_deliver(delivery_id, timeout=settings.WEBHOOK_TIMEOUT)
