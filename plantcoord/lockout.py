@@ -13,6 +13,7 @@ process shares them).
 
 import math
 
+from axes.backends import AxesStandaloneBackend
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
 from django.conf import settings
@@ -37,6 +38,16 @@ def client_ip(request) -> str | None:
         if len(hops) >= count:
             return hops[-count]
     return request.META.get("REMOTE_ADDR")
+
+
+class SignInLockoutBackend(AxesStandaloneBackend):
+    """axes' backend, for sign-ins over HTTP. ``authenticate()`` without a request (a shell,
+    a script on the server) has no address to count and nothing to lock out: passed on."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
 
 
 def lockout_parameters(request_or_attempt, credentials=None) -> list:

@@ -172,7 +172,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user or address
+    "plantcoord.lockout.SignInLockoutBackend",  # first: refuses a locked-out user or address
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
