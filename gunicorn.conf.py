@@ -4,7 +4,7 @@ gunicorn.conf.py plantcoord.wsgi`; command-line flags override what is set here)
 Slow clients: gunicorn's threads read request bodies themselves, and gunicorn has no limit
 on how long that may take, so a client that announces more body than it sends would hold a
 thread for as long as it likes. The hooks below give every request body a total deadline
-(``REQUEST_BODY_TIMEOUT`` seconds after the headers arrived); a client that misses it gets
+(``REQUEST_BODY_TIMEOUT`` seconds from when a thread starts on it); a client that misses it gets
 408 and its connection is closed. In production a buffering proxy (nginx, see
 deploy/nginx.conf) reads bodies before gunicorn sees them; this is the second line.
 """
@@ -29,7 +29,7 @@ max_requests = 5000
 max_requests_jitter = 500
 accesslog = "-"
 
-REQUEST_BODY_TIMEOUT = float(os.environ.get("REQUEST_BODY_TIMEOUT", "10"))
+REQUEST_BODY_TIMEOUT = float(os.environ.get("REQUEST_BODY_TIMEOUT", "5"))
 # Sending the response to a client that stops reading is bounded too (per send).
 SEND_TIMEOUT = 30.0
 
