@@ -1,14 +1,15 @@
 """Every page is served with a Content-Security-Policy that allows no inline script, event
 handler or style, and the pages still work under it: no violation in the browser."""
 
+import contextlib
+
 import pytest
 from playwright.sync_api import expect
 
-try:  # here the plant fixtures live in tests/exceptions/conftest.py; main moved them to
-    # tests/conftest.py (issue 9), where pytest finds them without an import.
+# Here the plant fixtures live in tests/exceptions/conftest.py; main moved them to
+# tests/conftest.py (issue 9), where pytest finds them without an import.
+with contextlib.suppress(ImportError):
     from tests.exceptions.conftest import plant, signal  # noqa: F401
-except ImportError:
-    pass
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +53,7 @@ def test_pages_send_a_policy_without_unsafe_inline(live_server, watched):
     assert "frame-ancestors 'none'" in policy
 
 
-def test_board_works_under_the_policy(live_server, watched, plant, signal):  # noqa: F811
+def test_board_works_under_the_policy(live_server, watched, plant, signal):
     page = watched("supervisor")
     page.goto("/board/")
     signal("equipment.status", {"line": "L1", "status": "down", "reason": "filler jam"})
@@ -66,7 +67,7 @@ def test_board_works_under_the_policy(live_server, watched, plant, signal):  # n
     assert page.violations() == []
 
 
-def test_inbox_countdowns_run_under_the_policy(live_server, watched, plant, signal):  # noqa: F811
+def test_inbox_countdowns_run_under_the_policy(live_server, watched, plant, signal):
     page = watched("planner")
     signal("order.changed", {"order": "SO-10101", "change": "quantity", "quantity": 2600})
     page.goto("/inbox/")
