@@ -66,6 +66,14 @@ class SlowReceiver(http.server.ThreadingHTTPServer):
             pass
 
 
+def purge_webhooks_queue() -> None:
+    """Deliveries other tests committed (or an earlier run left: the test database restarts
+    its ids) must not reach this test's worker as copies of its own delivery."""
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_declare(settings.WEBHOOK_QUEUE, durable=True)
+        conn.default_channel.queue_purge(settings.WEBHOOK_QUEUE)
+
+
 def delivery_for(url: str) -> WebhookDelivery:
     endpoint = WebhookEndpoint.objects.create(name="erp", url=url, secret="s3cret")
     return WebhookDelivery.objects.create(
@@ -116,6 +124,7 @@ def test_a_9s_receiver_gets_copies_of_one_message_never_overlapping(worker_proce
     the retry delay (here 12 s, 30 s by default), when the receiver has finished the first
     copy, and carries the same ``webhook-id``: the receiver applies the message once."""
     monkeypatch.setenv("WEBHOOK_RETRY_DELAY", "12")
+    purge_webhooks_queue()
     receiver = SlowReceiver(delay=9)
     delivery = delivery_for(receiver.url)
     worker = worker_process("-Q", "webhooks", "--pool=threads", "--concurrency=2")
@@ -141,6 +150,7 @@ def test_a_9s_receiver_gets_copies_of_one_message_never_overlapping(worker_proce
 def test_inbox_processing_goes_on_while_a_delivery_hangs(worker_process):
     demo_seed(users=False)
     integration, _ = integration_key_create(name="mes")
+    purge_webhooks_queue()
     receiver = SlowReceiver(delay=60)  # released by the test
     delivery = delivery_for(receiver.url)
     worker_process("-Q", "celery", "--pool=solo")
@@ -169,5 +179,6 @@ def test_inbox_processing_goes_on_while_a_delivery_hangs(worker_process):
     )
     assert Line.objects.get(code="L1").status == "down"
     assert [what for what, _, _ in receiver.log] == ["start"]  # the delivery still hangs
-    receiver.release.set()
+    receiver.release.set()  # and then it ends, delivered
+    wait_for(lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == "delivered")
     receiver.shutdown()
