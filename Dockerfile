@@ -11,4 +11,6 @@ RUN SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build \
     CELERY_BROKER_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput
 USER plant
 EXPOSE 8000
-CMD ["gunicorn", "plantcoord.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "2"]
+# Timeouts and limits: gunicorn.conf.py. In docker-compose nginx (deploy/nginx.conf) is in front.
+ENV BIND=0.0.0.0:8000 WEB_WORKERS=4 WEB_THREADS=2
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "plantcoord.wsgi"]

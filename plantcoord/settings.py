@@ -5,6 +5,7 @@ secret kept there). ``DEPLOYMENT=production`` turns on the production guard rail
 service URLs must come from the environment and the security headers are on.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -77,6 +78,9 @@ SECRET_KEY = (
     else env.str("SECRET_KEY", default="") or (_embedded_secret())
 )
 DEBUG = env.bool("DEBUG", default=False)
+if DEBUG and PRODUCTION:
+    # Debug pages leak settings and source; a warning in `check --deploy` is not enough.
+    raise ImproperlyConfigured("DEBUG: must be false when DEPLOYMENT=production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -103,6 +107,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files
+    "axes",
+    "csp",
     "django_htmx",
     "template_partials",
     "coordination",
@@ -113,16 +120,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "kernel.filters.RejectNulMiddleware",  # %00 in a parameter: 400 naming it
+    "plantcoord.lockout.ApiLockoutMiddleware",
+    "plantcoord.slow_clients.UnreadableBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "plantcoord.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the 429 page
 ]
 
 ROOT_URLCONF = "plantcoord.urls"
@@ -164,6 +175,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "plantcoord.lockout.SignInLockoutBackend",  # first: refuses a locked-out user or address
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -203,6 +218,35 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Failed sign-ins and API authentications (django-axes; see plantcoord/lockout.py).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = "plantcoord.lockout.lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "plantcoord.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "plantcoord.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Not reset on success: one good sign-in from an address would wipe other users' counts there.
+AXES_RESET_ON_SUCCESS = False
+# Proxies in front that append X-Forwarded-For (nginx in docker-compose: 1); 0 trusts none.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Content-Security-Policy (django-csp): our own origin only, no inline script, event handler
+# or style anywhere (htmx's indicator styles are off: see base.html and app.css), no eval.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Swagger UI's and the admin's icons are data: SVGs
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -231,6 +275,10 @@ SPECTACULAR_SETTINGS = {
         "integrations.authentication.IntegrationKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Swagger UI from drf-spectacular-sidecar (no CDN: plants are often offline, and the CSP
+    # allows our own origin only).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "LineStatusEnum": "coordination.models.Line.Status",
         "OrderStatusEnum": "coordination.models.Order.Status",
@@ -287,6 +335,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Webhook deliveries wait on other people's servers: their own queue, consumed by their own
+# worker (bin/run, docker-compose `webhooks`), so a slow receiver never delays the inbox.
+WEBHOOK_QUEUE = "webhooks"
+CELERY_TASK_ROUTES = {"workflows.webhook_deliver": {"queue": WEBHOOK_QUEUE}}
+# The client gives up (connect, then each read) well before the first retry is due, so two
+# copies of one delivery never overlap at a slow receiver; retries double from the delay.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
+WEBHOOK_RETRY_DELAY = env.int("WEBHOOK_RETRY_DELAY", default=30)
+if not 0 < WEBHOOK_TIMEOUT < WEBHOOK_RETRY_DELAY:
+    raise ImproperlyConfigured(
+        f"WEBHOOK_TIMEOUT: must be above 0 and below WEBHOOK_RETRY_DELAY "
+        f"({WEBHOOK_RETRY_DELAY} s), got {WEBHOOK_TIMEOUT}"
+    )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic sweeps. Deadlines live in the database; beat only wakes the sweepers.
 CELERY_BEAT_SCHEDULE: dict = {

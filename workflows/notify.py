@@ -14,6 +14,7 @@ import json
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -126,10 +127,7 @@ class Notifier:
                 changed, ["count", "kind", "title", "body", "last_at", "read_at", "emailed_at"]
             )
         if to_email:
-            from .tasks import notifications_email_task
-
-            ids = [n.pk for n in to_email]
-            transaction.on_commit(lambda: notifications_email_task.delay(ids))
+            _enqueue_on_commit(EMAIL_TASK, [n.pk for n in to_email])
 
     def _flush_webhooks(self) -> None:
         endpoints = list(WebhookEndpoint.objects.filter(active=True))
@@ -142,11 +140,19 @@ class Notifier:
             if not e.events or event in e.events
         ]
         WebhookDelivery.objects.bulk_create(rows)
-        if rows:
-            from .tasks import webhook_deliver_task
+        for row in rows:
+            _enqueue_on_commit(WEBHOOK_TASK, row.pk)
 
-            ids = [r.pk for r in rows]
-            transaction.on_commit(lambda: [webhook_deliver_task.delay(pk) for pk in ids])
+
+# The Celery tasks (``workflows.tasks``) wrap the functions below; they are sent by name, so
+# this module never imports the module that imports it. ``CELERY_TASK_ROUTES`` applies.
+EMAIL_TASK = "workflows.notifications_email"
+WEBHOOK_TASK = "workflows.webhook_deliver"
+
+
+def _enqueue_on_commit(task_name: str, *args) -> None:
+    """Send the task once the transaction commits (never for a change that rolled back)."""
+    transaction.on_commit(lambda: current_app.send_task(task_name, args=args))
 
 
 def notifications_email(ids: list[int]) -> int:
@@ -173,8 +179,17 @@ def webhook_signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def webhook_deliver(delivery_id: int, *, timeout: float = 10) -> str:
-    """POST one delivery, signed; 2xx delivered, 4xx failed for good, else TransientError."""
+def webhook_id(delivery: WebhookDelivery) -> str:
+    """The same for every attempt of one delivery: the receiver de-duplicates by it."""
+    return f"whd_{delivery.pk}"
+
+
+def webhook_deliver(delivery_id: int, *, timeout: float = 5) -> str:
+    """POST one delivery, signed; 2xx delivered, 4xx failed for good, else TransientError.
+
+    Every attempt carries the same ``webhook-id`` (the Standard Webhooks header name) and the
+    same body, so a receiver that saw a copy time out on our side applies it only once.
+    """
     import requests
 
     claimed = WebhookDelivery.objects.filter(
@@ -190,6 +205,7 @@ def webhook_deliver(delivery_id: int, *, timeout: float = 10) -> str:
         "Content-Type": "application/json",
         "X-Plantcoord-Event": delivery.event,
         "X-Plantcoord-Delivery": str(delivery.pk),
+        "webhook-id": webhook_id(delivery),
         "X-Plantcoord-Signature": webhook_signature(delivery.endpoint.secret, body),
     }
     WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)

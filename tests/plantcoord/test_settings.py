@@ -65,3 +65,9 @@ def test_unknown_deployment_is_refused():
     result = manage("check", DEPLOYMENT="staging")
     assert result.returncode != 0
     assert "DEPLOYMENT: must be 'embedded' or 'production'" in result.stderr
+
+
+def test_production_refuses_to_start_with_debug_on():
+    result = manage("check", **{**PRODUCTION, "DEBUG": "true"})
+    assert result.returncode != 0
+    assert "DEBUG: must be false when DEPLOYMENT=production" in result.stderr

@@ -26,6 +26,10 @@
     htmx.ajax(method, url, { source: "#panel", target: "#panel", swap: "innerHTML", values: values });
   }
   document.addEventListener("click", function (e) {
+    if (e.target.closest("#panel [data-panel-cancel]")) {
+      document.getElementById("panel").replaceChildren();
+      return;
+    }
     var link = e.target.closest("#board-rows a[data-panel]");
     if (!link || e.ctrlKey || e.metaKey || e.shiftKey) return;
     e.preventDefault();
