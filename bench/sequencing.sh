@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sequencing-core benchmarks (see bench/SEQUENCING.md). Prints one summary line per run;
 # the per-instance JSON lines are kept in $OUT.
-# Usage: bench/sequencing.sh [quick|extended]   (extended: longer limits, for context)
+# Usage: bench/sequencing.sh [quick|extended|plant]
+#   extended: the 10 s rows; plant: plant-shaped set at 60 s (reference) and 1 s (~6 min)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${DATA:-$ROOT/../shared/data/scheduling}"
@@ -21,6 +22,11 @@ WT="$DATA/orlib_wt"
 if [[ "${1:-}" == "quick" ]]; then
     run wt40-3x0.2s --format orlib-wt --n 40 --file "$WT/wt40.txt" \
         --optimal "$WT/wtopt40.txt" --instances 1-3 --time-limit 0.2
+    exit 0
+fi
+if [[ "${1:-}" == "plant" ]]; then
+    run plant-60s --format plant --time-limit 60
+    run plant-1s --format plant --time-limit 1 --optimal "$OUT/plant-60s.jsonl"
     exit 0
 fi
 if [[ "${1:-}" == "extended" ]]; then
@@ -44,3 +50,5 @@ run upmsp-small-1s --format upmsp --file "$DATA/upmsp/small" \
     --optimal "$DATA/upmsp/small_optimal_makespan.csv" --time-limit 1
 run upmsp-large-1s --format upmsp --file "$DATA/upmsp/large" \
     --optimal "$DATA/upmsp/Bounds_Large_Ruiz.csv" --time-limit 1
+run plant-60s --format plant --time-limit 60
+run plant-1s --format plant --time-limit 1 --optimal "$OUT/plant-60s.jsonl"

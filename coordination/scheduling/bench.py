@@ -16,11 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from . import compiled
 from .checker import check_schedule, recompute_metrics
 from .model import Job, Line, Objective, Problem
+from .plant import plant_problem
 from .solver import solve
 
-FORMATS = ("orlib-wt", "wtsds", "upmsp")
+FORMATS = ("orlib-wt", "wtsds", "upmsp", "plant")
+#: Plant-shaped instances (``plant.py``) when --instances is not given: seeds 1-5.
+PLANT_SEEDS = 5
 
 
 class BenchError(Exception):
@@ -155,6 +159,8 @@ def references(path: str | None, fmt: str) -> dict[str | int, int]:
     if path is None:
         return {}
     file = Path(path)
+    if file.suffix == ".jsonl":
+        return _jsonl_references(file)
     if file.suffix != ".csv":
         return dict(enumerate(_ints(file), start=1))
     try:
@@ -172,8 +178,31 @@ def references(path: str | None, fmt: str) -> dict[str | int, int]:
         raise BenchError(f"{file}: not a reference-value file for {fmt} ({exc})") from exc
 
 
+def _jsonl_references(file: Path) -> dict[str | int, int]:
+    """Objectives of an earlier run of this command (its output), e.g. a 60 s plant run."""
+    try:
+        records = [json.loads(row) for row in file.read_text().splitlines() if row.strip()]
+        return {r["instance"]: int(r["objective"]) for r in records if "summary" not in r}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BenchError(f"{file}: not the JSON-lines output of bench_sequencing ({exc})") from exc
+
+
+def plant_cases(spec: str | None) -> list[Case]:
+    """Seeded plant-shaped instances; --instances selects the seeds (default 1-5)."""
+    seeds = _selection(spec, 10**6) if spec else list(range(1, PLANT_SEEDS + 1))
+    out = []
+    for seed in seeds:
+        problem = plant_problem(seed)
+        out.append(Case(seed, problem, sum(1 for j in problem.jobs if not j.locked)))
+    return out
+
+
 def cases(options: dict) -> list[Case]:
-    fmt, files = options["format"], options["file"]
+    fmt, files = options["format"], options.get("file") or []
+    if fmt == "plant":
+        return plant_cases(options.get("instances"))
+    if not files:
+        raise BenchError(f"--format {fmt} needs --file")
     if fmt == "orlib-wt":
         if options.get("n") is None:
             raise BenchError("--format orlib-wt needs --n")
@@ -193,6 +222,17 @@ def _record(case: Case, fmt: str, time_limit: float, seed: int) -> dict:
     if errors:
         raise RuntimeError(f"instance {case.name}: infeasible schedule: {errors[:3]}")
     values = recompute_metrics(case.problem, result)
+    if fmt == "plant":
+        return {
+            "instance": case.name,
+            "n": case.n,
+            "objective": values["tardiness"],
+            "weighted_tardiness": values["weighted_tardiness"],
+            "changeover": values["changeover"],
+            "lower_bound": result.lower_bound,
+            "sequences": result.sequences,
+            "seconds": round(result.seconds, 3),
+        }
     if fmt == "upmsp":
         return {
             "instance": case.name,
@@ -234,6 +274,7 @@ def run(options: dict, out: TextIO) -> None:
     selected = cases(options)
     refs = references(options.get("optimal"), options["format"])
     records = []
+    compiled.warm_up()  # compiling is not part of any instance's time
     for case in selected:
         record = _record(case, options["format"], options["time_limit"], options["seed"])
         records.append(record)
@@ -245,10 +286,13 @@ def run(options: dict, out: TextIO) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument(
-        "--file", required=True, action="append", help="instance file or directory (repeatable)"
+        "--file", action="append", help="instance file or directory (repeatable; not for plant)"
     )
     parser.add_argument("--n", type=int, help="jobs per instance (orlib-wt)")
-    parser.add_argument("--optimal", help="optimal / best-known values (one per line, or CSV)")
+    parser.add_argument(
+        "--optimal",
+        help="reference values: one per line, CSV, or the .jsonl output of an earlier run",
+    )
     parser.add_argument("--instances", help="1-based selection, e.g. 1-125 or 1,4,7-9")
     parser.add_argument("--time-limit", type=float, default=1.0, help="seconds per instance")
     parser.add_argument("--seed", type=int, default=0)

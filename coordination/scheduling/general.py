@@ -125,6 +125,11 @@ def greedy_orders(inst: Instance, key) -> Orders:
 
 def constructive(inst: Instance) -> Orders:
     """Best of earliest-due-date and weighted-shortest-processing list schedules."""
+    return min(constructive_candidates(inst), key=lambda o: Search(inst, o).cost)
+
+
+def constructive_candidates(inst: Instance) -> list[Orders]:
+    """List schedules by earliest due date, weighted shortest processing, earliest release."""
     mean_p = [
         sum(inst.proc[k][j] for k in inst.eligible[j]) / len(inst.eligible[j])
         for j in range(inst.n)
@@ -134,8 +139,7 @@ def constructive(inst: Instance) -> Orders:
         lambda j: (-inst.weight[j] / mean_p[j], j),
         lambda j: (inst.release[j], inst.due[j], j),
     ]
-    candidates = [greedy_orders(inst, rule) for rule in rules]
-    return min(candidates, key=lambda o: Search(inst, o).cost)
+    return [greedy_orders(inst, rule) for rule in rules]
 
 
 def _kick(search: Search, rng: random.Random, strength: int) -> Orders:
