@@ -17,8 +17,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from coordination.outbox import outbox_add
 from exceptions.models import ExceptionCase, RootCause
-from integrations.models import InboxEvent
+from integrations.delivery import target_ensure
+from integrations.models import InboxEvent, OutboxDelivery
 from integrations.services import integration_key_create
 from tests.factories import UserFactory
 from workflows.models import Task
@@ -249,6 +251,15 @@ ROWS = [
         expect(DISPOSITIONERS, 409),  # not on hold (the world's signal raised only the case)
         data={"disposition": "release", "rationale": "re-tested: seal within spec"},
     ),
+    # --- the outbox (the world's delivery is pending: retrying it is a conflict) ---------
+    Row(AL + "^outbox/?$", "GET", "/api/v1/outbox/", expect((SUP, ADM), key=401)),
+    Row(AL + "^outbox/(?P<pk>[^/.]+)/?$", "GET", "/api/v1/outbox/{delivery}/", expect((SUP, ADM))),
+    Row(
+        AL + "^outbox/(?P<pk>[^/.]+)/retry/?$",
+        "POST",
+        "/api/v1/outbox/{delivery}/retry/",
+        expect((SUP, ADM), 409),
+    ),
     # --- metrics -------------------------------------------------------------------------
     Row(AL + "^metrics/?$", "GET", "/api/v1/metrics/", expect(METRICS_READERS)),
     # --- the API document: any signed-in user, and an integration key -------------------
@@ -348,6 +359,13 @@ ROWS = [
         "GET",
         "/metrics",
         expect((), 200, denied=404, none=404, anon=404),
+        api=False,
+    ),
+    Row(
+        "integrations/outbox/<int:pk>/retry",
+        "POST",
+        "/integrations/outbox/{delivery}/retry",
+        page((SUP, ADM), 302),  # not dead: the integrations page again, with the message
         api=False,
     ),
     Row("inbox/", "GET", "/inbox/", page(EVERYONE), api=False),
@@ -458,6 +476,19 @@ def world(plant, order_change, signal):
         status=InboxEvent.Status.FAILED,
         error="line NOPE is not in the plant picture",
     )
+    target_ensure(name="erp", url="http://127.0.0.1:9/erp/messages")
+    with transaction.atomic():
+        message = outbox_add(
+            topic="order.status_changed",
+            aggregate="order:SO-10101",
+            data={
+                "order": "SO-10101",
+                "status": "in_production",
+                "previous": "open",
+                "changed_at": timezone.now().isoformat(),
+            },
+        )
+    delivery = OutboxDelivery.objects.get(message=message)
     assert Group.objects.get(name=SUP).permissions.filter(codename="view_every_task").exists()
     return {
         "ids": {
@@ -465,6 +496,7 @@ def world(plant, order_change, signal):
             "task": sales_task.pk,
             "decision": decision.pk,
             "event": event.pk,
+            "delivery": delivery.pk,
             "root_cause": RootCause.objects.filter(active=True).first().pk,
         },
         "users": users,
