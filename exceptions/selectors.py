@@ -35,35 +35,84 @@ def board_version() -> int:
 
 
 @dataclass
-class BoardFilters:
+class CaseFilters:
+    """Filters on exceptions, parsed once from a query: the board's URL and the API's.
+
+    ``strict`` (the API): a bad value is an ``InvalidInputError`` naming the parameter (a
+    400). Otherwise (the board, a person's URL): it is reported in ``errors`` and ignored,
+    never a crash. ``status`` and ``since`` are the API's: on the board ``since`` is the
+    version counter of its live refresh, and the board shows open exceptions only.
+    """
+
     site: str = ""
     line: str = ""
     kind: str = ""
-    severity: str = ""
-    owner: str = ""
+    severity: str = ""  # a name: low, medium, high, critical
+    owner: str = ""  # a username, "group:<role>" or "none"
     mine: bool = False
+    status: list[str] = field(default_factory=list)
+    since: datetime | None = None
     errors: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_query(cls, query) -> "BoardFilters":
-        """Filters from the URL; an unknown value is reported and ignored, never a crash."""
+    def parse(cls, query, *, strict: bool = False) -> "CaseFilters":
         f = cls(
             site=query.get("site", "").strip(),
             line=query.get("line", "").strip(),
-            kind=query.get("kind", "").strip(),
-            severity=query.get("severity", "").strip(),
             owner=query.get("owner", "").strip(),
             mine=query.get("mine", "") in ("1", "on", "true", "yes"),
         )
-        if f.kind and f.kind not in Kind.values:
-            f.errors.append(f"unknown kind “{f.kind}” ignored")
-            f.kind = ""
-        if f.severity and f.severity not in list(SEVERITY_BY_NAME):
-            f.errors.append(f"unknown severity “{f.severity}” ignored")
-            f.severity = ""
+
+        def bad(param: str, strict_message: str, lenient_message: str) -> None:
+            if strict:
+                raise InvalidInputError(strict_message, field=param)
+            f.errors.append(lenient_message)
+
+        kind = query.get("kind", "").strip()
+        if kind and kind not in Kind.values:
+            bad(
+                "kind",
+                f"kind must be one of {', '.join(Kind.values)}",
+                f"unknown kind “{kind}” ignored",
+            )
+        else:
+            f.kind = kind
+        severity = query.get("severity", "").strip()
+        names = list(SEVERITY_BY_NAME)
+        # isascii: "²" passes isdigit() and then int() fails.
+        if severity.isascii() and severity.isdigit() and int(severity) in Severity.values:
+            severity = Severity(int(severity)).label.lower()
+        if severity and severity not in names:
+            bad(
+                "severity",
+                f"severity must be one of {', '.join(names)} or 1-4",
+                f"unknown severity “{severity}” ignored",
+            )
+        elif severity:
+            f.severity = severity
+        if not strict:
+            return f
+        status = query.get("status", "")
+        if status:
+            wanted = status.split(",")
+            if any(s not in [*ExceptionCase.Status.values, "active"] for s in wanted):
+                bad(
+                    "status",
+                    "status must be open, acknowledged, resolved, dismissed or active (open + "
+                    "acknowledged), comma-separated",
+                    "",
+                )
+            f.status = [*wanted, *OPEN_STATES] if "active" in wanted else wanted
+        since = query.get("since", "")
+        if since:
+            try:
+                f.since = datetime_param(since, "since", default_tz=timezone.get_current_timezone())
+            except FilterError as exc:
+                bad("since", f"since {exc.message}", "")
         return f
 
     def as_query(self) -> dict:
+        """The board's URL for these filters (what its links and refresh carry)."""
         q = {
             k: v
             for k, v in (
@@ -78,6 +127,30 @@ class BoardFilters:
         if self.mine:
             q["mine"] = "1"
         return q
+
+    def apply(self, qs, *, user):
+        """``qs`` narrowed to these filters."""
+        if self.site:
+            qs = qs.filter(site__code=self.site)
+        if self.line:
+            qs = qs.filter(line__code=self.line)
+        if self.kind:
+            qs = qs.filter(kind=self.kind)
+        if self.severity:
+            qs = qs.filter(severity=SEVERITY_BY_NAME[self.severity])
+        if self.owner == "none":
+            qs = qs.filter(owner_user__isnull=True, owner_group__isnull=True)
+        elif self.owner.startswith("group:"):
+            qs = qs.filter(owner_group__name=self.owner[6:])
+        elif self.owner:
+            qs = qs.filter(owner_user__username=self.owner)
+        if self.mine:
+            qs = qs.filter(Q(owner_user=user) | Q(owner_group__in=user.groups.all()))
+        if self.status:
+            qs = qs.filter(status__in=self.status)
+        if self.since is not None:
+            qs = qs.filter(updated_at__gte=self.since)
+        return qs
 
 
 @dataclass
@@ -96,7 +169,7 @@ def _visible(user):
     return ExceptionCase.objects.filter(kind__in=kinds_for(user))
 
 
-def board_get(*, user, filters: BoardFilters, limit: int | None = None) -> Board:
+def board_get(*, user, filters: CaseFilters, limit: int | None = None) -> Board:
     """Open exceptions the user's functions act on, by severity then age: top N and a count.
 
     Two queries whatever the number of rows (the count and the top N with its joins); the
@@ -104,24 +177,7 @@ def board_get(*, user, filters: BoardFilters, limit: int | None = None) -> Board
     """
     version = board_version()
     limit = limit or ExceptionPolicy.objects.values_list("board_limit", flat=True).first() or 200
-    qs = _visible(user).filter(status__in=OPEN_STATES)
-    if filters.site:
-        qs = qs.filter(site__code=filters.site)
-    if filters.line:
-        qs = qs.filter(line__code=filters.line)
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    if filters.severity:
-        qs = qs.filter(severity=SEVERITY_BY_NAME[filters.severity])
-    if filters.owner:
-        if filters.owner == "none":
-            qs = qs.filter(owner_user__isnull=True, owner_group__isnull=True)
-        elif filters.owner.startswith("group:"):
-            qs = qs.filter(owner_group__name=filters.owner[6:])
-        else:
-            qs = qs.filter(owner_user__username=filters.owner)
-    if filters.mine:
-        qs = qs.filter(Q(owner_user=user) | Q(owner_group__in=user.groups.all()))
+    qs = filters.apply(_visible(user).filter(status__in=OPEN_STATES), user=user)
     total = qs.count()
     # Plain values, not model instances: 200 ExceptionCase objects cost more to build (FSM
     # bookkeeping per instance) than the whole query; the board only prints them.
@@ -350,51 +406,14 @@ def repeat_rate(*, since: datetime | None = None) -> dict:
 # --- API ----------------------------------------------------------------------------------
 
 
-def case_list(*, user, params):
-    """Exceptions for the API, filtered; a bad value is a 400 naming the parameter."""
+def case_list(*, user, filters: CaseFilters | None = None):
+    """Exceptions for the API, narrowed to parsed ``filters`` (``CaseFilters.parse(...,
+    strict=True)``: a bad value was already a 400 naming the parameter)."""
     qs = _visible(user).select_related(
         "line", "site", "owner_user", "owner_group", "root_cause__category"
     )
-    status = params.get("status")
-    if status:
-        wanted = status.split(",")
-        bad = [s for s in wanted if s not in [*ExceptionCase.Status.values, "active"]]
-        if bad:
-            raise InvalidInputError(
-                "status must be open, acknowledged, resolved, dismissed or active (open + "
-                "acknowledged), comma-separated",
-                field="status",
-            )
-        if "active" in wanted:
-            wanted = [*wanted, *OPEN_STATES]
-        qs = qs.filter(status__in=wanted)
-    kind = params.get("kind")
-    if kind:
-        if kind not in Kind.values:
-            raise InvalidInputError(f"kind must be one of {', '.join(Kind.values)}", field="kind")
-        qs = qs.filter(kind=kind)
-    severity = params.get("severity")
-    if severity:
-        names = list(SEVERITY_BY_NAME)
-        # isascii: "²" passes isdigit() and then int() fails.
-        if severity.isascii() and severity.isdigit() and int(severity) in Severity.values:
-            qs = qs.filter(severity=int(severity))
-        elif severity in names:
-            qs = qs.filter(severity=SEVERITY_BY_NAME[severity])
-        else:
-            raise InvalidInputError(
-                f"severity must be one of {', '.join(names)} or 1-4", field="severity"
-            )
-    line = params.get("line")
-    if line:
-        qs = qs.filter(line__code=line)
-    since = params.get("since")
-    if since:
-        try:
-            when = datetime_param(since, "since", default_tz=timezone.get_current_timezone())
-        except FilterError as exc:
-            raise InvalidInputError(f"since {exc.message}", field="since") from None
-        qs = qs.filter(updated_at__gte=when)
+    if filters is not None:
+        qs = filters.apply(qs, user=user)
     return qs.order_by("-severity", "opened_at", "id")
 
 

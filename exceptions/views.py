@@ -33,7 +33,7 @@ def board(request):
         return HttpResponse(status=204)
     if not request.user.has_perm(VIEW):
         raise PermissionDenied
-    filters = selectors.BoardFilters.from_query(request.GET)
+    filters = selectors.CaseFilters.parse(request.GET)
     data = selectors.board_get(user=request.user, filters=filters)
     query = filters.as_query()
     kiosk = request.GET.get("kiosk") == "1"

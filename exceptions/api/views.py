@@ -18,7 +18,7 @@ from . import serializers
 def _act(request, name: str, case_id) -> Response:
     """The action table's API door (same services and rules as the pages)."""
     case = CASE_ACTIONS.api_run(name, case_id, request=request, via=StateChange.Via.API)
-    case = selectors.case_list(user=request.user, params={}).get(pk=case.pk)
+    case = selectors.case_list(user=request.user).get(pk=case.pk)
     return Response(serializers.ExceptionCaseSerializer(case, context={"request": request}).data)
 
 
@@ -44,7 +44,8 @@ class ExceptionCaseViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return selectors.case_list(user=self.request.user, params=self.request.query_params)
+        filters = selectors.CaseFilters.parse(self.request.query_params, strict=True)
+        return selectors.case_list(user=self.request.user, filters=filters)
 
     def get_serializer_class(self):
         if self.action == "retrieve":
