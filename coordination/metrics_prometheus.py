@@ -28,11 +28,12 @@ from workflows.models import ACTIVE_TASK_STATES, Task
 from .models import Heartbeat
 
 
-def _inbox_model():
-    """The inbox belongs to ``integrations`` (an adapter); the domain never imports it, so it is
-    looked up by label — and its metrics are left out where that app is not installed."""
+def _adapter_model(name: str):
+    """The inbox and the outbox deliveries belong to ``integrations`` (an adapter); the domain
+    never imports it, so they are looked up by label — and their metrics are left out where
+    that app is not installed."""
     try:
-        return apps.get_model("integrations", "InboxEvent")
+        return apps.get_model("integrations", name)
     except LookupError:
         return None
 
@@ -46,12 +47,13 @@ class PlantCollector:
     def collect(self):
         now = timezone.now()
         yield from self._inbox(now)
+        yield from self._outbox(now)
         yield from self._exceptions()
         yield from self._tasks(now)
         yield from self._heartbeats(now)
 
     def _inbox(self, now):
-        InboxEvent = _inbox_model()
+        InboxEvent = _adapter_model("InboxEvent")
         if InboxEvent is None:
             return
         by_status = dict(
@@ -83,6 +85,33 @@ class PlantCollector:
         yield GaugeMetricFamily(
             "plant_inbox_oldest_received_age_seconds",
             "How long the oldest event still waiting has waited (0: none waiting).",
+            value=(now - oldest).total_seconds() if oldest else 0.0,
+        )
+
+    def _outbox(self, now):
+        Delivery = _adapter_model("OutboxDelivery")
+        if Delivery is None:
+            return
+        by_status = dict(
+            Delivery.objects.order_by()
+            .values_list("status")
+            .annotate(n=Count("id"))
+            .values_list("status", "n")
+        )
+        backlog = GaugeMetricFamily(
+            "plant_outbox_backlog",
+            "Outbox deliveries not delivered: pending (queued or retrying) or dead (parked).",
+            labels=["status"],
+        )
+        for status in (Delivery.Status.PENDING, Delivery.Status.DEAD):
+            backlog.add_metric([status], by_status.get(status, 0))
+        yield backlog
+        oldest = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(
+            at=Min("created_at")
+        )["at"]
+        yield GaugeMetricFamily(
+            "plant_outbox_lag_seconds",
+            "How long the oldest undelivered message has waited for its target (0: none).",
             value=(now - oldest).total_seconds() if oldest else 0.0,
         )
 

@@ -89,3 +89,26 @@ def test_scrape_of_an_empty_plant(token):
     assert got[("plant_inbox_depth", frozenset({("status", "received")}))] == 0
     assert got[("plant_inbox_oldest_received_age_seconds", frozenset())] == 0
     assert got[("plant_tasks_active", frozenset({("state", "overdue")}))] == 0
+
+
+def test_scrape_shows_the_outbox_backlog_and_lag(token):
+    from django.db import transaction
+
+    from coordination.outbox import outbox_add
+    from integrations.delivery import target_ensure
+    from integrations.models import OutboxDelivery
+
+    target_ensure(name="erp", url="http://127.0.0.1:9/erp/messages")
+    target_ensure(name="mes", url="http://127.0.0.1:9/mes/messages")
+    with transaction.atomic():
+        outbox_add(
+            topic="order.status_changed",
+            aggregate="order:SO-1",
+            data={"order": "SO-1", "status": "cancelled", "previous": "open", "changed_at": ""},
+        )
+    OutboxDelivery.objects.update(created_at=timezone.now() - timedelta(seconds=120))
+
+    got = samples(scrape())
+    assert got[("plant_outbox_backlog", frozenset({("status", "pending")}))] == 2  # ERP and MES
+    assert got[("plant_outbox_backlog", frozenset({("status", "dead")}))] == 0
+    assert got[("plant_outbox_lag_seconds", frozenset())] >= 120
