@@ -17,11 +17,10 @@ EXPLAIN ANALYZE plan of the sweep's claim query (partial index ``task_sweep_due`
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 
-from harness import PY, ROOT, bench_env, django_setup, psql
+from harness import ROOT, bench_env, django_setup, fresh_database, psql
 
 DB = "plantcoord_bench_esc"
 ENV = bench_env(DB, redis_db=5)
@@ -115,11 +114,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
 
-    psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    psql(f"CREATE DATABASE {DB}")
-    subprocess.run(
-        [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=ENV, check=True
-    )
+    fresh_database(DB, ENV)
     django_setup(ENV)
     from django.db import connection
     from django.db.models import Max

@@ -115,3 +115,12 @@ def stop(processes) -> None:
             p.wait(timeout=20)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+def fresh_database(db: str, env: dict[str, str]) -> None:
+    """Drop and recreate the benchmark's own database, then migrate it."""
+    psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    psql(f"CREATE DATABASE {db}")
+    subprocess.run(
+        [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from harness import PY, ROOT, bench_env, celery_workers, django_setup, psql, stop
+from harness import ROOT, bench_env, celery_workers, django_setup, fresh_database, psql, stop
 
 DB = "plantcoord_bench_outbox"
 PORT = 18550
@@ -201,11 +201,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
 
-    psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    psql(f"CREATE DATABASE {DB}")
-    subprocess.run(
-        [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=ENV, check=True
-    )
+    fresh_database(DB, ENV)
     django_setup(ENV)
     sys.path.insert(0, str(ROOT))
     from integrations.delivery import target_ensure
