@@ -161,11 +161,20 @@ class PlantCollector:
             "Seconds since a background process last checked in (beat sends one every 30 s).",
             labels=["name"],
         )
-        for name, at in Heartbeat.objects.order_by("name").values_list("name", "seen_at"):
+        duration = GaugeMetricFamily(
+            "plant_sweep_duration_seconds",
+            "How long a periodic sweep's last run took (the escalation sweep).",
+            labels=["name"],
+        )
+        rows = Heartbeat.objects.order_by("name").values_list("name", "seen_at", "duration_seconds")
+        for name, at, seconds in rows:
             seen.add_metric([name], at.timestamp())
             age.add_metric([name], max(0.0, (now - at).total_seconds()))
+            if seconds is not None:
+                duration.add_metric([name], seconds)
         yield seen
         yield age
+        yield duration
 
 
 def _authorized(request, token: str) -> bool:

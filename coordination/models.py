@@ -409,6 +409,8 @@ class Heartbeat(models.Model):
     name = models.CharField(max_length=40, unique=True)
     token = models.CharField(max_length=64, blank=True)
     seen_at = models.DateTimeField()
+    # How long its last run took, for a periodic sweep (the escalation sweep); empty else.
+    duration_seconds = models.FloatField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -54,6 +54,7 @@ class SweepReport:
     escalations: int = 0
     reminders: int = 0
     batch_seconds: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # the whole sweep
 
 
 def escalation_sweep(
@@ -80,6 +81,7 @@ def escalation_sweep(
         report.batch_seconds.append(time.perf_counter() - t0)
         if done < batch_size:
             break
+    report.seconds = time.monotonic() - started
     return report
 
 

@@ -112,3 +112,14 @@ def test_scrape_shows_the_outbox_backlog_and_lag(token):
     assert got[("plant_outbox_backlog", frozenset({("status", "pending")}))] == 2  # ERP and MES
     assert got[("plant_outbox_backlog", frozenset({("status", "dead")}))] == 0
     assert got[("plant_outbox_lag_seconds", frozenset())] >= 120
+
+
+def test_scrape_shows_how_long_the_last_escalation_sweep_took(token):
+    from workflows.tasks import escalation_sweep_task
+
+    escalation_sweep_task()  # what beat sends every 15 s, run here in-process
+
+    got = samples(scrape())
+    assert got[("plant_sweep_duration_seconds", frozenset({("name", "escalation-sweep")}))] >= 0
+    age = got[("plant_worker_heartbeat_age_seconds", frozenset({("name", "escalation-sweep")}))]
+    assert age < 60
