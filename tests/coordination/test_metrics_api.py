@@ -60,7 +60,6 @@ def test_the_api_filters(api, history):
         ({"from": "27/11/2026"}, "from"),
         ({"to": "2026-11-31"}, "to"),
         ({"kind": "meteor"}, "kind"),
-        ({"site": "A\x00B"}, "site"),
         ({"function": "x" * 100_000}, "function"),
         ({"from": "1900-01-01"}, "from"),
         ({"period": "year"}, "period"),
@@ -70,6 +69,13 @@ def test_bad_parameters_are_a_400_naming_them(api, history, params, field):
     response = api("quality").get("/api/v1/metrics/", params)
     assert response.status_code == 400
     assert field in response.json()
+
+
+def test_a_nul_byte_is_refused_before_the_view_naming_the_parameter(api, history):
+    # kernel.filters.RejectNulMiddleware answers for every API view, in the domain-error shape.
+    response = api("quality").get("/api/v1/metrics/", {"site": "A\x00B"})
+    assert response.status_code == 400
+    assert response.json()["extra"]["parameter"] == "site"
 
 
 @pytest.mark.parametrize("role", ["supervisor", "planner", "quality", "admin"])

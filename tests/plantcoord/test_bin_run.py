@@ -25,6 +25,12 @@ def worker_pid(run_pid: int) -> int | None:
     return next((p for p, args in children(run_pid).items() if "celery" in args), None)
 
 
+def group(pgid: int) -> list[str]:
+    """Processes still in the process group ``pgid`` (bin/run and all it started)."""
+    out = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout
+    return out.split()
+
+
 def healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
@@ -63,6 +69,8 @@ def test_bin_run_restarts_a_dead_worker_and_ctrl_c_stops_all(tmp_path):
         run.wait(timeout=60)
         for pid in (second, *gunicorn):
             wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), timeout=30, what="exit")
+        # Nothing of it is left behind (a worker restarted in the middle of Ctrl-C would be).
+        wait_for(lambda: not group(run.pid), timeout=30, what="every process of bin/run to exit")
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
