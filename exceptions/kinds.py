@@ -75,10 +75,12 @@ def _divergence_subject(data: dict, line: str | None) -> Subject | None:
         return None
 
     def side(who: str, says: str, since: str) -> str:
-        return f"{who} says {says or 'nothing'}" + (f" (since {since})" if since else "")
+        return f"{who} {says or 'nothing'}" + (f" (since {since})" if since else "")
 
-    theirs = side(system.upper(), _text(data.get("theirs")), _text(data.get("theirs_since")))
-    ours = side("we", _text(data.get("ours")), _text(data.get("ours_since")))
+    theirs = side(
+        f"{system.upper()} says", _text(data.get("theirs")), _text(data.get("theirs_since"))
+    )
+    ours = side("we say", _text(data.get("ours")), _text(data.get("ours_since")))
     return Subject(f"{system}:{what}:{ref}", f"{what.capitalize()} {ref}: {theirs}; {ours}", line)
 
 

@@ -29,6 +29,7 @@ its own timeout) is logged and skipped: unreachable is not a divergence.
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import requests
@@ -163,6 +164,20 @@ def _in_flight(target: OutboxTarget, what: str, refs) -> set[str]:
     return {a.split(":", 1)[1] for a in rows}
 
 
+def _stamp(value) -> str:
+    """A moment as titles show it (``2026-12-01 08:00:00 UTC``); "" when absent or unreadable."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value[:40]
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _last_change(model, ids) -> dict[int, str]:
     content_type = ContentType.objects.get_for_model(model)
     rows = (
@@ -170,7 +185,7 @@ def _last_change(model, ids) -> dict[int, str]:
         .values("object_id")
         .annotate(at=Max("at"))
     )
-    return {r["object_id"]: r["at"].isoformat(timespec="seconds") for r in rows}
+    return {r["object_id"]: _stamp(r["at"]) for r in rows}
 
 
 def _target_compare(target: OutboxTarget, report: TargetReport) -> list[tuple[str, str, object]]:
@@ -213,7 +228,7 @@ def _lots_compare(target, report):
             found.append(("lot", code, None))
             continue
         if lot and lot.status == Lot.Status.ON_HOLD and lot.held_at:
-            our_since = lot.held_at.isoformat(timespec="seconds")
+            our_since = _stamp(lot.held_at)
         else:
             our_since = changed.get(lot.pk, "") if lot else ""
         found.append(
@@ -223,7 +238,7 @@ def _lots_compare(target, report):
                 Divergence(
                     system, "lot", code, our_status.replace("_", " "),
                     their_status.replace("_", " "), our_since,
-                    str(their_row.get("updated_at") or ""),
+                    _stamp(their_row.get("updated_at")),
                 ),
             )
         )  # fmt: skip
@@ -260,7 +275,7 @@ def _orders_compare(target, report):
                 Divergence(
                     system, "order", number, order.status.replace("_", " "),
                     their_status.replace("_", " "), changed.get(order.pk, ""),
-                    str(their_row.get("updated_at") or ""),
+                    _stamp(their_row.get("updated_at")),
                 ),
             )
         )  # fmt: skip

@@ -248,11 +248,12 @@ def _templates_create(apps, templates_wanted: dict, rules: list) -> None:
             step.after.set([made[k] for k in after])
             made[key] = step
     for position, name, kind, min_severity, template, *pattern in rules:
+        extra = {"key_pattern": pattern[0]} if pattern else {}  # from migration 0004 on
         Rule.objects.create(
             position=position,
             name=name,
             kind=kind,
             min_severity=min_severity,
             template=templates[template],
-            key_pattern=pattern[0] if pattern else "",
+            **extra,
         )
