@@ -156,10 +156,10 @@ def _open_refs(system: str, what: str) -> dict[str, bool]:
     return {key[len(prefix) :]: active for key, active in cases}
 
 
-def _in_flight(target: OutboxTarget, what: str, refs) -> set[str]:
-    aggregates = {f"{what}:{ref}" for ref in refs}
+def _in_flight(target: OutboxTarget, what: str) -> set[str]:
+    """Refs of this object type with a message not yet delivered to the target."""
     rows = OutboxDelivery.objects.filter(
-        target=target, aggregate__in=aggregates, status__in=("pending", "dead")
+        target=target, aggregate__startswith=f"{what}:", status__in=("pending", "dead")
     ).values_list("aggregate", flat=True)
     return {a.split(":", 1)[1] for a in rows}
 
@@ -200,20 +200,18 @@ def _target_compare(target: OutboxTarget, report: TargetReport) -> list[tuple[st
 
 def _lots_compare(target, report):
     system = report.system
-    theirs = _rows(_get(target, "/lots?status=on_hold"), "lots", "code", "lots?status=on_hold")
-    ours = {
-        lot.code: lot
-        for lot in Lot.objects.filter(status=Lot.Status.ON_HOLD).only("code", "held_at")
-    }
+    # Ours and what is still in the outbox first, theirs after: a message delivered in
+    # between is then either still seen as in flight or already in their answer.
+    skipped = _in_flight(target, "lot")
+    fields = ("code", "status", "held_at")
+    ours = {lot.code: lot for lot in Lot.objects.filter(status=Lot.Status.ON_HOLD).only(*fields)}
     open_refs = _open_refs(system, "lot")
+    theirs = _rows(_get(target, "/lots?status=on_hold"), "lots", "code", "lots?status=on_hold")
     codes = set(theirs) | set(ours) | set(open_refs)
-    skipped = _in_flight(target, "lot", codes)
-    report.in_flight += sorted(f"{system}:lot:{c}" for c in skipped)
+    report.in_flight += sorted(f"{system}:lot:{c}" for c in codes & skipped)
     codes -= skipped
-    known = {
-        lot.code: lot
-        for lot in Lot.objects.filter(code__in=codes).only("code", "status", "held_at")
-    }
+    others = codes - set(ours)
+    known = {**{lot.code: lot for lot in Lot.objects.filter(code__in=others).only(*fields)}, **ours}
     changed = _last_change(Lot, [lot.pk for lot in known.values()])
     found = []
     for code in sorted(codes):
@@ -247,14 +245,14 @@ def _lots_compare(target, report):
 
 def _orders_compare(target, report):
     system = report.system
+    skipped = _in_flight(target, "order")  # before their answer, as for lots
+    open_refs = _open_refs(system, "order")
     theirs = _rows(_get(target, "/orders"), "orders", "number", "orders")
     theirs = {n: r for n, r in theirs.items() if r.get("status")}  # a status they hold
-    open_refs = _open_refs(system, "order")
     numbers = set(theirs) | set(open_refs)
     ours = {o.number: o for o in Order.objects.filter(number__in=numbers).only("number", "status")}
     numbers &= set(ours)  # orders we do not know are ingestion's business, not a divergence
-    skipped = _in_flight(target, "order", numbers)
-    report.in_flight += sorted(f"{system}:order:{n}" for n in skipped)
+    report.in_flight += sorted(f"{system}:order:{n}" for n in numbers & skipped)
     numbers -= skipped
     changed = _last_change(Order, [ours[n].pk for n in numbers])
     found = []

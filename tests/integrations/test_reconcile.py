@@ -61,7 +61,8 @@ def output(*args) -> str:
     return out.getvalue()
 
 
-def test_agreeing_systems_raise_nothing(held):
+def test_agreeing_systems_raise_nothing(held, peer):
+    assert peer.port in range(18800, 18900)  # this module's own peer
     printed = output()
     assert not divergences().exists()
     assert "erp (" in printed and "0 divergent" in printed and "mes (" in printed
