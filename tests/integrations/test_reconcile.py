@@ -161,3 +161,18 @@ def test_open_divergences_stay_one_per_key(held, peer):
     for _ in range(3):
         reconcile_run()
     assert ExceptionCase.objects.filter(kind="sync_divergence", status__in=OPEN_STATES).count() == 1
+
+
+def test_beat_runs_it_every_reconcile_seconds(settings, held, peer, targets):
+    from integrations.tasks import reconcile_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reconcile"]
+    assert entry["task"] == "integrations.reconcile"
+    assert entry["schedule"] == settings.RECONCILE_SECONDS
+    peer.call("PUT", "/erp/lots/LOT-R1", {"status": "available"})
+    targets["mes"].url = "http://127.0.0.1:9/mes/messages"
+    targets["mes"].save(update_fields=["url"])
+    summary = reconcile_task()
+    assert summary["erp"] == "1 divergent of 1" and "unreachable" not in summary["erp"]
+    assert summary["mes"].startswith("GET http://127.0.0.1:9/mes/lots")
+    assert divergences("erp:lot:LOT-R1").exists()
