@@ -176,3 +176,17 @@ def test_beat_runs_it_every_reconcile_seconds(settings, held, peer, targets):
     assert summary["erp"] == "1 divergent of 1" and "unreachable" not in summary["erp"]
     assert summary["mes"].startswith("GET http://127.0.0.1:9/mes/lots")
     assert divergences("erp:lot:LOT-R1").exists()
+
+
+def test_the_divergence_is_on_the_board_and_its_page_for_quality_not_for_sales(
+    held, peer, client, role_user
+):
+    peer.call("PUT", "/erp/lots/LOT-R1", {"status": "available"})
+    reconcile_run()
+    case = divergences().get()
+    client.force_login(role_user("quality"))
+    assert "ERP says available" in client.get("/board/").content.decode()
+    page = client.get(f"/exceptions/{case.pk}/")
+    assert page.status_code == 200 and "ERP says available" in page.content.decode()
+    client.force_login(role_user("sales"))
+    assert "ERP says available" not in client.get("/board/").content.decode()
