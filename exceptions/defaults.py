@@ -42,7 +42,18 @@ RULES = [
       {"field": "scrap", "op": "gte", "value": 20}], "scrap", "raise", 2, True),
     ("Scrap back under 5 %", "production.progress",
      [{"field": "scrap_rate", "op": "lte", "value": 0.05}], "scrap", "clear", 1, True),
+    # Reconciliation (integrations/reconcile.py) signals "sync.divergence" per disagreeing
+    # object and "sync.agreed" once the two sides agree again.
+    ("ERP/MES lot status differs", "sync.divergence",
+     [{"field": "object", "op": "eq", "value": "lot"}], "sync_divergence", "raise", 3, True),
+    ("ERP/MES order or sequence differs", "sync.divergence",
+     [{"field": "object", "op": "in", "value": ["order", "sequence"]}],
+     "sync_divergence", "raise", 2, True),
+    ("ERP/MES agree again", "sync.agreed", [{"field": "ref", "op": "exists", "value": True}],
+     "sync_divergence", "clear", 1, True),
 ]  # fmt: skip
+
+SYNC_RULES = [r for r in RULES if r[1] in ("sync.divergence", "sync.agreed")]
 
 THRESHOLDS = [
     ("orders_at_risk", 1, 1),
@@ -103,3 +114,15 @@ def defaults_seed(apps) -> None:
             RootCause.objects.bulk_create(RootCause(category=category, name=c) for c in causes)
     Policy.objects.get_or_create(pk=1)
     BoardVersion.objects.get_or_create(pk=1)
+
+
+def sync_rules_add(apps) -> None:
+    """Add reconciliation's rules to a plant seeded before them (by name; idempotent)."""
+    RaiseRule = apps.get_model("exceptions", "RaiseRule")
+    for name, event_type, conditions, kind, action, severity, active in SYNC_RULES:
+        RaiseRule.objects.get_or_create(
+            name=name,
+            event_type=event_type,
+            defaults={"conditions": conditions, "kind": kind, "action": action,
+                      "base_severity": severity, "active": active},
+        )  # fmt: skip

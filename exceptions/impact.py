@@ -72,6 +72,7 @@ def impact_assess(case, *, now: datetime | None = None, policy=None) -> Impact:
         Kind.ORDER_CHANGE: _order_change,
         Kind.LABOUR: _labour,
         Kind.SCRAP: _scrap,
+        Kind.SYNC_DIVERGENCE: _sync_divergence,
     }[case.kind]
     return assess(case, case.facts or {}, now, policy)
 
@@ -507,3 +508,13 @@ def severity_assess(base: int, measures: dict, thresholds=None) -> tuple[int, li
         severity = Severity.CRITICAL
         reasons.append("capped at critical")
     return severity, reasons
+
+
+def _sync_divergence(case, facts, now, policy) -> Impact:
+    """What the disagreeing object hits: a lot like a hold, an order like an order change."""
+    ref = facts.get("ref")
+    if facts.get("object") == "lot":
+        return _quality_hold(case, {"lot": ref}, now, policy)
+    if facts.get("object") == "order":
+        return _order_change(case, {"order": ref, "change": "status differs"}, now, policy)
+    return Impact(summary=f"{facts.get('object', 'object')} {ref}: the systems disagree.")

@@ -63,7 +63,25 @@ def subject_for(kind: str, site: str, data: dict) -> Subject | None:
         if not job:
             return None
         return Subject(job, f"Scrap above threshold on job {job}", line)
+    if kind == Kind.SYNC_DIVERGENCE:
+        return _divergence_subject(data, line)
     return None
+
+
+def _divergence_subject(data: dict, line: str | None) -> Subject | None:
+    """Reconciliation's signal: key "<system>:<object>:<ref>" (``erp:lot:LOT-1``)."""
+    system, what, ref = (_text(data.get(k)) for k in ("system", "object", "ref"))
+    if not system or not what or not ref:
+        return None
+
+    def side(who: str, says: str, since: str) -> str:
+        return f"{who} {says or 'nothing'}" + (f" (since {since})" if since else "")
+
+    theirs = side(
+        f"{system.upper()} says", _text(data.get("theirs")), _text(data.get("theirs_since"))
+    )
+    ours = side("we say", _text(data.get("ours")), _text(data.get("ours_since")))
+    return Subject(f"{system}:{what}:{ref}", f"{what.capitalize()} {ref}: {theirs}; {ours}", line)
 
 
 # Who acts on which kind (the permission ``exceptions.act_on_<kind>``). Supervisors act on all.
@@ -74,6 +92,8 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
     Kind.QUALITY_HOLD: (roles.SUPERVISOR, roles.QUALITY),
     Kind.ORDER_CHANGE: (roles.SUPERVISOR, roles.SALES, roles.PLANNER),
     Kind.SCRAP: (roles.SUPERVISOR, roles.QUALITY),
+    # Lots route to quality, orders and sequences to planning (workflows/defaults.py).
+    Kind.SYNC_DIVERGENCE: (roles.SUPERVISOR, roles.QUALITY, roles.PLANNER),
 }
 
 

@@ -27,6 +27,7 @@ class Kind(models.TextChoices):
     QUALITY_HOLD = "quality_hold", "quality hold"
     ORDER_CHANGE = "order_change", "order change"
     SCRAP = "scrap", "scrap above threshold"
+    SYNC_DIVERGENCE = "sync_divergence", "ERP/MES disagree with us"
 
 
 class Severity(models.IntegerChoices):

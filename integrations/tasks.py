@@ -28,3 +28,15 @@ def outbox_relay_task(nudged_at: float | None = None) -> dict:
     """Deliver due outbox messages: nudged after each commit that wrote some, and swept by
     beat (no argument) for retries that came due and leases that ran out."""
     return outbox_relay(nudged_at=nudged_at)
+
+
+@shared_task(name="integrations.reconcile", ignore_result=True)
+def reconcile_task() -> dict:
+    """Beat, every ``RECONCILE_SECONDS``: compare ERP/MES with our picture."""
+    from .reconcile import reconcile_run
+
+    reports = reconcile_run()
+    return {
+        r.system: r.unreachable or f"{len(r.divergences)} divergent of {r.compared}"
+        for r in reports
+    }

@@ -380,6 +380,15 @@ CELERY_BEAT_SCHEDULE["outbox-relay-sweep"] = {
     "schedule": OUTBOX_SWEEP_SECONDS,
     "options": {"expires": OUTBOX_SWEEP_SECONDS},
 }
+# Reconciliation with ERP/MES (integrations/reconcile.py): how often beat compares.
+RECONCILE_SECONDS = env.float("RECONCILE_SECONDS", default=300.0)
+if RECONCILE_SECONDS <= 0:
+    raise ImproperlyConfigured("RECONCILE_SECONDS must be a positive number of seconds")
+CELERY_BEAT_SCHEDULE["reconcile"] = {
+    "task": "integrations.reconcile",
+    "schedule": RECONCILE_SECONDS,
+    "options": {"expires": RECONCILE_SECONDS},
+}
 
 # --- logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -23,6 +23,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         "name",
         "active",
         "kind",
+        "key_pattern",
         "min_severity",
         "max_severity",
         "site",

@@ -127,6 +127,29 @@ TEMPLATES = {
               {"value": "stop", "label": "Stop the job"}, counter("Other action")], 20, ""),
         ],
     ),
+    "Lot out of sync": (
+        "ERP or MES disagrees with us about a lot's hold: quality finds out who is right.",
+        "Standard",
+        [
+            ("reconcile", "Reconcile the lot's status with ERP/MES", "quality", 30, [],
+             [{"value": "ours", "label": "We are right: correct ERP/MES"},
+              {"value": "theirs", "label": "They are right: correct our picture"},
+              counter("Other")], 20,
+             "Check the lot; then fix the side that is wrong. The exception clears itself "
+             "once both agree."),
+        ],
+    ),
+    "Order or sequence out of sync": (
+        "ERP or MES disagrees with us about an order or a line's sequence: planning corrects it.",
+        "Standard",
+        [
+            ("reconcile", "Reconcile with ERP/MES", "planner", 60, [],
+             [{"value": "ours", "label": "We are right: correct ERP/MES"},
+              {"value": "theirs", "label": "They are right: correct our plan"},
+              counter("Other")], 30,
+             "The exception clears itself once both agree."),
+        ],
+    ),
     "General response": (
         "Catch-all: the exception's owner (or the supervisors) decides.",
         "Standard",
@@ -137,7 +160,7 @@ TEMPLATES = {
     ),
 }  # fmt: skip
 
-# position, name, kind, min severity, template
+# position, name, kind, min severity, template, key pattern (optional)
 RULES = [
     (10, "Critical line down", "downtime", 4, "Critical line down"),
     (20, "Line down", "downtime", None, "Line down"),
@@ -146,20 +169,50 @@ RULES = [
     (50, "Order change", "order_change", None, "Order change"),
     (60, "Labour short", "labour", None, "Labour short"),
     (70, "Scrap", "scrap", None, "Scrap investigation"),
+    (80, "Lot out of sync", "sync_divergence", None, "Lot out of sync", "*:lot:*"),
+    (90, "Order or sequence out of sync", "sync_divergence", None, "Order or sequence out of sync"),
     (1000, "Everything else", "", None, "General response"),
 ]
 
 
 def defaults_seed(apps) -> None:
     """Create the defaults when there are no templates (idempotent)."""
+    if apps.get_model("workflows", "WorkflowTemplate").objects.exists():
+        return
+    if _has_key_pattern(apps):
+        _templates_create(apps, TEMPLATES, RULES)
+    else:  # migration 0002's state: the sync templates come with 0004 (sync_defaults_add)
+        base = {k: v for k, v in TEMPLATES.items() if k not in SYNC_TEMPLATES}
+        _templates_create(apps, base, [r for r in RULES if r[4] not in SYNC_TEMPLATES])
+
+
+def _has_key_pattern(apps) -> bool:
+    Rule = apps.get_model("workflows", "RoutingRule")
+    return any(f.name == "key_pattern" for f in Rule._meta.get_fields())
+
+
+SYNC_TEMPLATES = ("Lot out of sync", "Order or sequence out of sync")
+
+
+def sync_defaults_add(apps) -> None:
+    """Add reconciliation's templates and rules to a plant seeded before them (idempotent)."""
+    Template = apps.get_model("workflows", "WorkflowTemplate")
+    if not Template.objects.exists() or Template.objects.filter(name__in=SYNC_TEMPLATES).exists():
+        return  # an empty plant gets them with the rest; one that has them keeps its edits
+    _templates_create(
+        apps,
+        {name: TEMPLATES[name] for name in SYNC_TEMPLATES},
+        [r for r in RULES if r[4] in SYNC_TEMPLATES],
+    )
+
+
+def _templates_create(apps, templates_wanted: dict, rules: list) -> None:
     Group = apps.get_model("auth", "Group")
     Policy = apps.get_model("workflows", "EscalationPolicy")
     Level = apps.get_model("workflows", "EscalationLevel")
     Template = apps.get_model("workflows", "WorkflowTemplate")
     Step = apps.get_model("workflows", "StepTemplate")
     Rule = apps.get_model("workflows", "RoutingRule")
-    if Template.objects.exists():
-        return
     groups = {g.name: g for g in Group.objects.all()}
     policies = {}
     for name, levels in POLICIES.items():
@@ -175,7 +228,7 @@ def defaults_seed(apps) -> None:
                     label=label,
                 )
     templates = {}
-    for name, (description, policy, steps) in TEMPLATES.items():
+    for name, (description, policy, steps) in templates_wanted.items():
         template = Template.objects.create(name=name, description=description)
         templates[name] = template
         made = {}
@@ -194,11 +247,13 @@ def defaults_seed(apps) -> None:
             )
             step.after.set([made[k] for k in after])
             made[key] = step
-    for position, name, kind, min_severity, template in RULES:
+    for position, name, kind, min_severity, template, *pattern in rules:
+        extra = {"key_pattern": pattern[0]} if pattern else {}  # from migration 0004 on
         Rule.objects.create(
             position=position,
             name=name,
             kind=kind,
             min_severity=min_severity,
             template=templates[template],
+            **extra,
         )

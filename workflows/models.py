@@ -229,6 +229,12 @@ class RoutingRule(models.Model):
         blank=True,
         help_text="Matches when an affected customer has this tier or a more important one.",
     )
+    key_pattern = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="Matches when the exception's correlation key fits this pattern (shell-style: "
+        "* any text, ? one character), e.g. *:lot:* for lots in a sync divergence. Empty: any.",
+    )
     template = models.ForeignKey(WorkflowTemplate, on_delete=models.PROTECT)
 
     class Meta:
@@ -245,6 +251,7 @@ class RoutingRule(models.Model):
     def is_catch_all(self) -> bool:
         return not (
             self.kind
+            or self.key_pattern
             or self.min_severity
             or self.max_severity
             or self.site_id

@@ -1,6 +1,7 @@
 """Routing: which rule (and so which workflow template) an exception gets. Reads only."""
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 from coordination.models import Item
 from exceptions.models import ExceptionCase
@@ -19,6 +20,7 @@ class CaseScope:
     line_codes: set[str] = field(default_factory=set)
     families: set[str] = field(default_factory=set)
     tiers: set[int] = field(default_factory=set)
+    key: str = ""
 
 
 def case_scope(case: ExceptionCase) -> CaseScope:
@@ -46,11 +48,14 @@ def case_scope(case: ExceptionCase) -> CaseScope:
         line_codes=lines,
         families=families,
         tiers=tiers,
+        key=case.key,
     )
 
 
 def rule_matches(rule: RoutingRule, scope: CaseScope) -> bool:
     if rule.kind and rule.kind != scope.kind:
+        return False
+    if rule.key_pattern and not fnmatchcase(scope.key, rule.key_pattern):
         return False
     if rule.min_severity and scope.severity < rule.min_severity:
         return False

@@ -26,7 +26,7 @@ FILTERS = [
     OpenApiParameter("status", str, description="open, acknowledged, resolved, dismissed, "
                      "active (open+acknowledged); comma-separated"),
     OpenApiParameter("kind", str, description="downtime, shortage, labour, quality_hold, "
-                     "order_change, scrap"),
+                     "order_change, scrap, sync_divergence"),
     OpenApiParameter("severity", str, description="low, medium, high, critical (or 1-4)"),
     OpenApiParameter("line", str, description="line code"),
     OpenApiParameter("since", str, description="changed at or after (ISO 8601)"),
