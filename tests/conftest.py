@@ -24,6 +24,9 @@ from tests.factories import UserFactory, plant_event
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The reference ERP/MES as a real process (``peer``, ``targets``): integrations and browser tests.
+pytest_plugins = ["tests.integrations.reference_peer"]
+
 
 def pytest_configure(config):
     from django.conf import settings

@@ -1,20 +1,22 @@
 """A quality engineer holds a lot from the hold queue, finds the exception on the board and
-dispositions it from the exception page; the release is in the outbox for ERP and MES.
+dispositions it from the exception page; the reference ERP then shows the release.
 
-Delivery to the reference ERP is the outbox relay's (integrations); this test stops at the
-``lot.released`` row written in the disposition's transaction."""
+The outbox relay runs in this process (the worker's part is proven in the integrations
+tests); the ERP is the reference service, a real process, reached over HTTP."""
 
 import pytest
 from playwright.sync_api import expect
 
 from coordination.models import Lot, OutboxMessage
 from exceptions.models import ExceptionCase
+from integrations.delivery import outbox_relay
 from tests.browser.conftest import screenshot
+from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_hold_from_the_queue_then_disposition_from_the_exception(login, plant):
+def test_hold_from_the_queue_then_disposition_from_the_exception(login, plant, targets, peer):
     page = login("quality")
     page.goto("/quality/")
     expect(page.get_by_text("Nothing on hold.")).to_be_visible()
@@ -56,3 +58,15 @@ def test_hold_from_the_queue_then_disposition_from_the_exception(login, plant):
         .order_by("id")
         .values_list("topic", flat=True)
     ) == ["lot.held", "lot.released"]
+
+    # What the relay delivers, the ERP applies: the lot is released there too, hold first.
+    def erp_lot():
+        outbox_relay(budget=5)
+        status, lot = peer.call("GET", "/erp/lots/LOT-FG-1")
+        return lot if status == 200 and lot["status"] == "released" else None
+
+    erp = wait_for(erp_lot, timeout=30, what="the reference ERP to show LOT-FG-1 released")
+    assert len(erp["messages"]) == 2  # lot.held, then lot.released, each once
+    page.goto(f"{peer.url}/erp/lots/LOT-FG-1")
+    expect(page.locator("body")).to_contain_text('"released"')
+    screenshot(page, "holds-erp-released")

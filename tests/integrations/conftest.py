@@ -5,7 +5,6 @@ import pytest
 
 from coordination.demo import demo_seed
 from integrations.services import integration_key_create
-from tests.integrations.reference_peer import peer, reference_plant, targets  # noqa: F401
 
 _ids = itertools.count(1)
 
