@@ -1,10 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from kernel.errors import DomainError
+from kernel.filters import MAX_BIGINT
 
 from .delivery import dead_delivery_list, delivery_retry, target_health_list
 from .selectors import failed_event_list, integration_health_list
@@ -32,6 +34,7 @@ def integrations(request):
 @require_POST
 @permission_required("integrations.change_inboxevent", raise_exception=True)
 def reprocess(request, pk: int):
+    _id_or_404(pk)
     count = inbox_reprocess(ids=[pk], actor=request.user)
     if count:
         messages.success(request, "Event queued again; it will be applied in a moment.")
@@ -58,6 +61,7 @@ def _outbox_context(request) -> dict:
 @permission_required("integrations.view_integration", raise_exception=True)
 def delivery_retry_view(request, pk: int):
     """Send a dead delivery again (the Retry button); the service checks who may."""
+    _id_or_404(pk)
     try:
         delivery_retry(delivery_id=pk, actor=request.user, via="web")
     except DomainError as exc:
@@ -69,3 +73,9 @@ def delivery_retry_view(request, pk: int):
     if request.htmx:
         return render(request, "integrations/integrations.html#dead", _outbox_context(request))
     return redirect("integrations")
+
+
+def _id_or_404(pk: int) -> None:
+    """An id beyond the database's integers names nothing (SQLite would overflow on it)."""
+    if pk > MAX_BIGINT:
+        raise Http404("no such id")
