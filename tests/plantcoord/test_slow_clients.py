@@ -42,9 +42,13 @@ def free_port() -> int:
 def running_gunicorn(**extra_env):
     """gunicorn with gunicorn.conf.py, one worker, two threads, on a free port in range."""
     port = free_port()
+    from django.conf import settings
+
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
+        # The run's own broker, set or not (production settings require one by name).
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "REQUEST_BODY_TIMEOUT": str(BODY_TIMEOUT),
         "PYTHONUNBUFFERED": "1",
         **extra_env,
