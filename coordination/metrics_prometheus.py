@@ -38,6 +38,18 @@ def _adapter_model(name: str):
         return None
 
 
+def _counts_by_status(queryset) -> dict[str, int]:
+    """{status: rows} in one grouped query."""
+    rows = queryset.order_by().values_list("status").annotate(n=Count("id"))
+    return dict(rows.values_list("status", "n"))
+
+
+def _oldest_age(queryset, field: str, now) -> float:
+    """Seconds since the oldest row's ``field`` (0 when there is none)."""
+    oldest = queryset.aggregate(at=Min(field))["at"]
+    return (now - oldest).total_seconds() if oldest else 0.0
+
+
 class PlantCollector:
     """Collects at scrape time; ``describe`` is empty so registering it runs no query."""
 
@@ -56,12 +68,7 @@ class PlantCollector:
         InboxEvent = _adapter_model("InboxEvent")
         if InboxEvent is None:
             return
-        by_status = dict(
-            InboxEvent.objects.order_by()
-            .values_list("status")
-            .annotate(n=Count("id"))
-            .values_list("status", "n")
-        )
+        by_status = _counts_by_status(InboxEvent.objects.all())
         depth = GaugeMetricFamily(
             "plant_inbox_depth",
             "Inbox events waiting: received (not yet applied) or failed (parked with a reason).",
@@ -79,40 +86,33 @@ class PlantCollector:
             processed.add_metric([status], by_status.get(status, 0))
         yield processed
         # The partial index inbox_received_idx serves this: only the waiting rows.
-        oldest = InboxEvent.objects.filter(status=InboxEvent.Status.RECEIVED).aggregate(
-            at=Min("received_at")
-        )["at"]
+        waiting = InboxEvent.objects.filter(status=InboxEvent.Status.RECEIVED)
         yield GaugeMetricFamily(
             "plant_inbox_oldest_received_age_seconds",
             "How long the oldest event still waiting has waited (0: none waiting).",
-            value=(now - oldest).total_seconds() if oldest else 0.0,
+            value=_oldest_age(waiting, "received_at", now),
         )
 
     def _outbox(self, now):
         Delivery = _adapter_model("OutboxDelivery")
         if Delivery is None:
             return
-        by_status = dict(
-            Delivery.objects.order_by()
-            .values_list("status")
-            .annotate(n=Count("id"))
-            .values_list("status", "n")
-        )
+        # Only what is not delivered: the delivered rows grow for ever, the backlog does not.
+        undelivered = (Delivery.Status.PENDING, Delivery.Status.DEAD)
+        by_status = _counts_by_status(Delivery.objects.filter(status__in=undelivered))
         backlog = GaugeMetricFamily(
             "plant_outbox_backlog",
             "Outbox deliveries not delivered: pending (queued or retrying) or dead (parked).",
             labels=["status"],
         )
-        for status in (Delivery.Status.PENDING, Delivery.Status.DEAD):
+        for status in undelivered:
             backlog.add_metric([status], by_status.get(status, 0))
         yield backlog
-        oldest = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(
-            at=Min("created_at")
-        )["at"]
+        pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
         yield GaugeMetricFamily(
             "plant_outbox_lag_seconds",
             "How long the oldest undelivered message has waited for its target (0: none).",
-            value=(now - oldest).total_seconds() if oldest else 0.0,
+            value=_oldest_age(pending, "created_at", now),
         )
 
     def _exceptions(self):

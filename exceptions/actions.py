@@ -11,6 +11,12 @@ from .api import serializers
 from .forms import AcknowledgeForm, AssignForm, DismissForm, ResolveForm
 from .models import OPEN_STATES, CaseStatus, ExceptionCase
 
+
+def _still_open(case) -> bool:
+    # Board rows are plain values, not models: the state, not ``is_open``.
+    return case.status in OPEN_STATES
+
+
 CASE_ACTIONS = ActionTable(
     "case_id",
     {
@@ -26,21 +32,21 @@ CASE_ACTIONS = ActionTable(
             form=AssignForm,
             input=serializers.AssignInput,
             done=lambda case: f"#{case.pk} assigned.",
-            when=lambda case: case.status in OPEN_STATES,
+            when=_still_open,
         ),
         "resolve": Action(
             perform=services.case_resolve,
             form=ResolveForm,
             input=serializers.ResolveInput,
             done=lambda case: f"#{case.pk} resolved.",
-            when=lambda case: case.status in OPEN_STATES,
+            when=_still_open,
         ),
         "dismiss": Action(
             perform=services.case_dismiss,
             form=DismissForm,
             input=serializers.DismissInput,
             done=lambda case: f"#{case.pk} dismissed.",
-            when=lambda case: case.status in OPEN_STATES,
+            when=_still_open,
         ),
     },
 )

@@ -304,8 +304,15 @@ def case_authorize(user, case: ExceptionCase) -> None:
         )
 
 
-def _actor_may_act(actor):
-    return lambda case: case_authorize(actor, case)
+def _case_locked(case_id, actor, *, expected_state=None):
+    """The exception's one lock for a person's action: exists, theirs to act on, in the state
+    they saw."""
+    return row_locked(
+        ExceptionCase,
+        case_id,
+        authorize=lambda case: case_authorize(actor, case),
+        expected_state=expected_state or None,
+    )
 
 
 def _case_transition(case, transition, *, actor, via, reason, change: Change, **kwargs):
@@ -325,12 +332,7 @@ def case_acknowledge(
     *, case_id, actor, via: str = StateChange.Via.WEB, expected_state: str | None = None
 ) -> ExceptionCase:
     """Someone has seen it and owns it (the actor, unless it was assigned already)."""
-    with row_locked(
-        ExceptionCase,
-        case_id,
-        authorize=_actor_may_act(actor),
-        expected_state=expected_state or None,
-    ) as case:
+    with _case_locked(case_id, actor, expected_state=expected_state) as case:
         return _case_transition(
             case,
             case.acknowledge,
@@ -349,12 +351,7 @@ def case_dismiss(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInputError("say why it is dismissed (e.g. false alarm)", field="reason")
-    with row_locked(
-        ExceptionCase,
-        case_id,
-        authorize=_actor_may_act(actor),
-        expected_state=expected_state or None,
-    ) as case:
+    with _case_locked(case_id, actor, expected_state=expected_state) as case:
         return _case_transition(
             case,
             case.dismiss,
@@ -387,12 +384,7 @@ def case_resolve(
         raise InvalidInputError("choose a root cause from the list", field="root_cause") from None
     if not note:
         raise InvalidInputError("add a note: what was done and found", field="note")
-    with row_locked(
-        ExceptionCase,
-        case_id,
-        authorize=_actor_may_act(actor),
-        expected_state=expected_state or None,
-    ) as case:
+    with _case_locked(case_id, actor, expected_state=expected_state) as case:
         while_active = case.is_open and case.condition_active
         if while_active and not confirm_active:
             raise ConditionActiveError(
@@ -447,7 +439,7 @@ def case_assign(
         target_group = Group.objects.filter(name=str(group), name__in=ROLES).first()
         if target_group is None:
             raise InvalidInputError(f"no role {group}", field="group")
-    with row_locked(ExceptionCase, case_id, authorize=_actor_may_act(actor)) as case:
+    with _case_locked(case_id, actor) as case:
         if not case.is_open:
             raise TransitionError(
                 f"exception #{case.pk} is {case.status}; only open ones are assigned",

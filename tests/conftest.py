@@ -1,6 +1,7 @@
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -147,6 +148,19 @@ def worker_process():
     yield start
     for worker in started:
         worker.stop()
+
+
+def free_port(low: int, high: int) -> int:
+    """A port of ``[low, high)`` that nothing holds (each suite on this shared machine keeps
+    to its own range)."""
+    for port in range(low, high):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{high}")
 
 
 def wait_for(condition, timeout: float = 60, interval: float = 0.2, what: str = "condition"):

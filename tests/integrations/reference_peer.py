@@ -3,7 +3,6 @@
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,27 +16,17 @@ from django.db import transaction
 from coordination.outbox import outbox_add
 from integrations.delivery import target_ensure
 from integrations.models import target_secret_new
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18500, 18600)  # this suite's range on the shared machine
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18500-18599")
 
 
 class Peer:
     """A running ``manage.py run_reference_plant`` and a small HTTP client for it."""
 
     def __init__(self, store: str = ""):
-        self.port = free_port()
+        self.port = free_port(PORTS.start, PORTS.stop)
         self.url = f"http://127.0.0.1:{self.port}"
         self.secrets = {"erp": target_secret_new(), "mes": target_secret_new()}
         env = {

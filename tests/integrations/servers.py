@@ -16,15 +16,6 @@ from pathlib import Path
 from tests.conftest import ROOT, test_database_url, wait_for
 
 
-def free_port(low: int, high: int) -> int:
-    """A port of ``[low, high)`` nobody listens on (the ranges are this helper's own)."""
-    for port in range(low, high):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {low}-{high}")
-
-
 def listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -18,8 +18,8 @@ from django.db.models import Count
 
 from coordination.models import Line
 from integrations.models import InboxEvent
-from tests.conftest import wait_for
-from tests.integrations.servers import Gunicorn, RedisServer, free_port
+from tests.conftest import free_port, wait_for
+from tests.integrations.servers import Gunicorn, RedisServer
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 BATCH = "application/cloudevents-batch+json"

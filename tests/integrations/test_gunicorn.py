@@ -6,8 +6,9 @@ import time
 import pytest
 
 from integrations.models import InboxEvent
+from tests.conftest import free_port
 from tests.integrations.conftest import cloudevent
-from tests.integrations.servers import Gunicorn, free_port, now_stamp
+from tests.integrations.servers import Gunicorn, now_stamp
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 BATCH = "application/cloudevents-batch+json"

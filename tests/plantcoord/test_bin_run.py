@@ -8,8 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, test_database_url, wait_for
-from tests.integrations.servers import free_port
+from tests.conftest import ROOT, free_port, test_database_url, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,8 @@ private redis-server."""
 import pytest
 from kombu import Connection, Queue
 
-from tests.integrations.servers import RedisServer, free_port
+from tests.conftest import free_port
+from tests.integrations.servers import RedisServer
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from integrations.services import integration_key_create
-from tests.conftest import test_database_url, wait_for
+from tests.conftest import free_port, test_database_url, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18310, 18330)
@@ -27,21 +27,10 @@ BODY_TIMEOUT = 3
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
-
-
 @contextlib.contextmanager
 def running_gunicorn(**extra_env):
     """gunicorn with gunicorn.conf.py, one worker, two threads, on a free port in range."""
-    port = free_port()
+    port = free_port(PORTS.start, PORTS.stop)
     from django.conf import settings
 
     env = {
@@ -152,7 +141,7 @@ PRODUCTION = {
 def running_nginx(upstream_port: int, tmp_path: Path):
     """deploy/nginx.conf as it is, but for the upstream address, the listen port, the body
     timeout (3 s, to keep the test short) and nginx's own file paths."""
-    port = free_port()
+    port = free_port(PORTS.start, PORTS.stop)
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     for old, new in [
         ("server web:8000;", f"server 127.0.0.1:{upstream_port};"),
