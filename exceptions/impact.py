@@ -73,6 +73,7 @@ def impact_assess(case, *, now: datetime | None = None, policy=None) -> Impact:
         Kind.LABOUR: _labour,
         Kind.SCRAP: _scrap,
         Kind.SYNC_DIVERGENCE: _sync_divergence,
+        Kind.CONNECTIVITY: _connectivity,
     }[case.kind]
     return assess(case, case.facts or {}, now, policy)
 
@@ -518,3 +519,14 @@ def _sync_divergence(case, facts, now, policy) -> Impact:
     if facts.get("object") == "order":
         return _order_change(case, {"order": ref, "change": "status differs"}, now, policy)
     return Impact(summary=f"{facts.get('object', 'object')} {ref}: the systems disagree.")
+
+
+def _connectivity(case, facts, now, policy) -> Impact:
+    """An edge node's signals are not current: what the plant sees from it may be wrong."""
+    node = facts.get("node") or case.key
+    return Impact(
+        summary=(
+            f"Signals from edge node {node} are stale until it is born again: line states and "
+            "counts it reports may not be current."
+        )
+    )

@@ -65,6 +65,13 @@ def subject_for(kind: str, site: str, data: dict) -> Subject | None:
         return Subject(job, f"Scrap above threshold on job {job}", line)
     if kind == Kind.SYNC_DIVERGENCE:
         return _divergence_subject(data, line)
+    if kind == Kind.CONNECTIVITY:
+        # MQTT ingestion's signal (integrations/mqtt): one exception per Sparkplug edge node.
+        node = _text(data.get("node"))
+        if not node:
+            return None
+        reason = _text(data.get("reason"))
+        return Subject(node, f"Edge node {node}: data stale" + (f" ({reason})" if reason else ""))
     return None
 
 
@@ -94,6 +101,8 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
     Kind.SCRAP: (roles.SUPERVISOR, roles.QUALITY),
     # Lots route to quality, orders and sequences to planning (workflows/defaults.py).
     Kind.SYNC_DIVERGENCE: (roles.SUPERVISOR, roles.QUALITY, roles.PLANNER),
+    # A plant's edge gateways and PLCs are maintenance's (workflows/defaults.py routes there).
+    Kind.CONNECTIVITY: (roles.SUPERVISOR, roles.MAINTENANCE),
 }
 
 

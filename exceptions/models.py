@@ -28,6 +28,7 @@ class Kind(models.TextChoices):
     ORDER_CHANGE = "order_change", "order change"
     SCRAP = "scrap", "scrap above threshold"
     SYNC_DIVERGENCE = "sync_divergence", "ERP/MES disagree with us"
+    CONNECTIVITY = "connectivity", "edge node offline"
 
 
 class Severity(models.IntegerChoices):

@@ -6,7 +6,15 @@ from kernel.admin import ReadOnlyAdmin
 
 from .cloudevents import EVENT_TYPES
 from .delivery import deliveries_retry, target_secret_rotate
-from .models import InboxEvent, Integration, IntegrationKey, OutboxDelivery, OutboxTarget
+from .models import (
+    InboxEvent,
+    Integration,
+    IntegrationKey,
+    MqttMapping,
+    OutboxDelivery,
+    OutboxTarget,
+    SparkplugNode,
+)
 from .services import (
     inbox_reprocess,
     integration_key_issue,
@@ -212,3 +220,28 @@ class OutboxDeliveryAdmin(ReadOnlyAdmin):
             f"Queued {count} dead deliveries again."
             + (f" {skipped} selected were not dead and were left as they are." if skipped else ""),
         )
+
+
+# --- MQTT (integrations/mqtt) ---------------------------------------------------------------
+
+
+@admin.register(MqttMapping)
+class MqttMappingAdmin(admin.ModelAdmin):
+    """Topic mappings: the running subscriber picks up a change within 10 seconds."""
+
+    list_display = ["name", "topic_filter", "format", "event_type", "active", "updated_at"]
+    list_filter = ["format", "event_type", "active"]
+    search_fields = ["name", "topic_filter", "description"]
+    readonly_fields = ["updated_at"]
+    fields = ["name", "format", "topic_filter", "event_type", "fields", "active", "description",
+              "updated_at"]  # fmt: skip
+
+
+@admin.register(SparkplugNode)
+class SparkplugNodeAdmin(ReadOnlyAdmin):
+    """What the subscriber knows of each Sparkplug B edge node (its birth certificate, seq)."""
+
+    list_display = ["group", "edge_node", "state", "seq", "bd_seq", "born_at", "last_message_at",
+                    "stale_reason"]  # fmt: skip
+    list_filter = ["state", "group"]
+    search_fields = ["group", "edge_node"]
