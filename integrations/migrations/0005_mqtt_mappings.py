@@ -103,6 +103,7 @@ class Migration(migrations.Migration):
                 ("last_message_at", models.DateTimeField(blank=True, null=True)),
                 ("stale_reason", models.CharField(blank=True, max_length=300)),
                 ("metrics", models.JSONField(blank=True, default=dict)),
+                ("recent", models.JSONField(blank=True, default=dict)),
             ],
             options={
                 "ordering": ["group", "edge_node"],

@@ -160,6 +160,9 @@ class Ingestor:
         if outcome.failure:
             failures.append(_unmapped(message, outcome.failure))
             return
+        if outcome.duplicate:
+            result.duplicate += 1
+            return
         if outcome.rebirth and self.tracker.rebirth_due(topic.node_key):
             result.rebirths.append(topic.node_key)
         if outcome.lost:
@@ -244,6 +247,7 @@ class Ingestor:
                     "last_message_at": _moment(node.last_message_at),
                     "stale_reason": node.stale_reason[:300],
                     "metrics": node.metrics,
+                    "recent": node.recent,
                 },
             )
             node.dirty = False
@@ -274,6 +278,7 @@ def _node_load(group: str, edge_node: str) -> sparkplug.NodeState | None:
         last_message_at=row.last_message_at.timestamp() if row.last_message_at else None,
         stale_reason=row.stale_reason,
         metrics=row.metrics or {},
+        recent=row.recent or {},
     )
 
 

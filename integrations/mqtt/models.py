@@ -77,6 +77,8 @@ class SparkplugNode(models.Model):
     # {"": node metrics, "<device>": device metrics}: {"aliases": {alias: name},
     #  "values": {name: value}, "online": bool}
     metrics = models.JSONField(default=dict, blank=True)
+    # seq → digest of the payload handled with it: a redelivery is recognised, not a gap.
+    recent = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["group", "edge_node"]

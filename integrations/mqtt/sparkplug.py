@@ -10,11 +10,14 @@ Rules followed (Sparkplug 3.0, as Eclipse Tahu's host does):
 - NDEATH counts only when its ``bdSeq`` is the one of the node's current NBIRTH (a will
   delivered late, from an earlier session, changes nothing).
 - DATA from a node with no birth certificate asks for a rebirth and is not mapped.
+- A message whose ``seq`` and bytes are those of one already handled is the broker
+  redelivering what was stored but not yet acknowledged: a duplicate, not a gap.
 - A gap, an NDEATH or a DDEATH signals ``connectivity.lost`` for the edge node; its next
   complete birth (NBIRTH, and a DBIRTH for each dead device) signals ``connectivity.restored``.
 """
 
 import base64
+import hashlib
 import json
 import time as clock
 from dataclasses import dataclass, field
@@ -104,6 +107,7 @@ class NodeState:
     last_message_at: float | None = None
     stale_reason: str = ""
     metrics: dict = field(default_factory=dict)  # "" / device → aliases, values, online
+    recent: dict = field(default_factory=dict)  # seq → digest of the payload handled with it
     dirty: bool = False
 
     @property
@@ -127,6 +131,7 @@ class Outcome:
     lost: str = ""  # a reason: signal connectivity.lost
     restored: bool = False
     rebirth: bool = False
+    duplicate: bool = False  # a redelivery of a message already handled
     failure: str = ""  # the message itself is unusable: on the failed list with this
 
 
@@ -162,6 +167,13 @@ class Tracker:
             outcome.failure = f"not a Sparkplug B payload (protobuf decode failed: {exc})"
             return outcome
         node = self.node(*topic.node_key)
+        seq = message.seq if message.HasField("seq") else None
+        digest = hashlib.sha256(payload).hexdigest()[:16]
+        if seq is not None and topic.type != "NDEATH":
+            if node.recent.get(str(seq)) == digest:
+                outcome.duplicate = True
+                return outcome
+            node.recent[str(seq)] = digest  # at most 256 entries: seq wraps at 255
         was_healthy, was_born = node.healthy, node.state != "unborn"
         node.last_message_at, node.dirty = clock.time(), True
         outcome.timestamp = message.timestamp if message.HasField("timestamp") else None

@@ -63,6 +63,10 @@ def spb(seq=None, metrics=(), timestamp=None) -> bytes:
             metric.boolean_value = value
         elif datatype in (T.Int64, T.UInt64, T.DateTime):
             metric.long_value = value
+        elif datatype == T.Float:
+            metric.float_value = value
+        elif datatype == T.Double:
+            metric.double_value = value
         else:
             metric.int_value = value
     return payload.SerializeToString()
