@@ -177,6 +177,8 @@ class PrivateBroker:
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {self.dir}/\nautosave_interval 1\n"
             f"log_dest file {self.dir}/mosquitto.log\nmax_queued_messages 100000\n"
+            # Started as root it would switch to the mosquitto user, who cannot write here.
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         self.proc = None
         self.start()
