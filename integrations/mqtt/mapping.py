@@ -227,8 +227,9 @@ def _assemble(built: Built, read, default_time: Any = None) -> Built:
             value = spec.arg
         else:
             value = read(spec)
-        if value is _MISSING or value is None:
-            continue  # the inbox's validation names a required field that is missing
+        if value is _MISSING or value is None or value == "":
+            # Absent (an empty PLC string too): the inbox names it if it is required.
+            continue
         if spec.target == "time":
             time = value
         else:
