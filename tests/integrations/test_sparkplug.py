@@ -274,3 +274,18 @@ def test_state_messages_of_host_applications_are_understood(plant):
     assert result.ignored == 1 and result.failed == 0
     Ingestor().ingest([Message("spBv1.0/STATE/scada-1", b"online")])
     assert "STATE payload is not JSON" in InboxEvent.objects.get(status="failed").error
+
+
+@pytest.mark.django_db
+def test_maintenance_sees_the_connectivity_exception_and_quality_does_not(plant, role_user, client):
+    node = Node()
+    node.birth()
+    node.death()
+    case = node.case
+    client.force_login(role_user("maintenance"))
+    assert f"Edge node riverside/{node.name}" in client.get("/board/").content.decode()
+    page = client.get(f"/exceptions/{case.pk}/").content.decode()
+    assert "stale until it is born again" in page
+    assert case.workflow_runs.get().tasks.get().owner_group.name == "maintenance"
+    client.force_login(role_user("quality"))
+    assert client.get(f"/exceptions/{case.pk}/").status_code == 404
