@@ -5,11 +5,11 @@ on this machine.
     .venv/bin/python bench/mqtt.py [--messages 20000] [--e2e 5000] [--workers 2]
 
 Prints:
-  1. messages per second from Mosquitto into the inbox, one subscriber, no workers (stored
-     and acknowledged; the backlog stays ``received``): time from the first publish to the
-     last row stored;
-  2. end to end: messages published while the workers run, from the first publish to the
-     last event applied.
+  1. end to end: messages published while the workers run, from the first publish to the
+     last event applied;
+  2. messages per second from Mosquitto into the inbox, one subscriber, workers stopped
+     (stored and acknowledged; the backlog stays ``received``): time from the first publish
+     to the last row stored.
 It starts its own Mosquitto (``/usr/sbin/mosquitto``, port 19350-19359, its queue not capped
 at 1000 like the default) unless ``--broker host:port``, creates and drops its own database
 (plantcoord_bench_mqtt) and uses Redis db 3. Messages are JSON on the demo's default mappings
@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -119,6 +120,7 @@ def wait_rows(total: int, timeout: float, *, processed: bool = False) -> float:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (finally) when stopped
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=20000, help="for the inbox rate")
     parser.add_argument("--e2e", type=int, default=5000, help="for end to end")
@@ -165,10 +167,23 @@ def main() -> None:
             publish(port, messages(1, jobs, f"probe-{attempt}"))
             if wait_rows(1, 1) < 1:
                 break
+        workers += celery_workers(ENV, args.workers)
         publish(port, messages(200, jobs, "warm-up"))
-        wait_rows(200, 60)
+        wait_rows(sum(counts().values()) + 200, 120, processed=True)
 
-        # 1. Mosquitto → inbox, one subscriber, no workers
+        # 1. end to end: workers running while messages arrive
+        before = sum(counts().values())
+        started = time.perf_counter()
+        publish(port, messages(args.e2e, jobs, "e2e"))
+        wait_rows(before + args.e2e, 1800, processed=True)
+        elapsed = time.perf_counter() - started
+        print(
+            f"end to end: {args.e2e} messages published and applied in {elapsed:.2f} s = "
+            f"{args.e2e / elapsed:,.0f} msg/s ({args.workers} workers)"
+        )
+
+        # 2. Mosquitto → inbox, one subscriber, workers stopped (stored and acknowledged)
+        stop(workers[1:])
         before = sum(counts().values())
         batch = messages(args.messages, jobs, "rate")
         started = time.perf_counter()
@@ -185,19 +200,6 @@ def main() -> None:
             f"inbox: {stored} of {args.messages} messages stored in {elapsed:.2f} s = "
             f"{stored / elapsed:,.0f} msg/s (publisher alone: "
             f"{args.messages / done_publishing['s']:,.0f} msg/s)"
-        )
-
-        # 2. end to end: workers running while messages arrive
-        workers += celery_workers(ENV, args.workers)
-        wait_rows(sum(counts().values()), 1800, processed=True)  # the backlog of part 1 first
-        before = sum(counts().values())
-        started = time.perf_counter()
-        publish(port, messages(args.e2e, jobs, "e2e"))
-        wait_rows(before + args.e2e, 1800, processed=True)
-        elapsed = time.perf_counter() - started
-        print(
-            f"end to end: {args.e2e} messages published and applied in {elapsed:.2f} s = "
-            f"{args.e2e / elapsed:,.0f} msg/s ({args.workers} workers)"
         )
         print(f"inbox: {counts()}")
     finally:

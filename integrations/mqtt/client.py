@@ -22,7 +22,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from . import sparkplug
-from .ingest import Ingestor, Message, mappings_load, mappings_version, subscriptions
+from .ingest import (
+    BatchResult,
+    Ingestor,
+    Message,
+    mappings_load,
+    mappings_version,
+    subscriptions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +211,28 @@ class Subscriber:
                 if self.stopping.wait(delay):
                     return
                 delay = min(delay * 2, 30)
+            except Exception:
+                # A bug, not the database: find the message at fault so it cannot stop the
+                # stream for good (it raises again alone: parked with the error, acknowledged).
+                log.exception("a batch of %d failed; ingesting one by one", len(messages))
+                for message in messages:
+                    self._store_alone(message)
+                return
+        self._done(messages, result)
+
+    def _store_alone(self, message: Message) -> None:
+        try:
+            result = self.ingestor.ingest([message])
+        except (OperationalError, InterfaceError):
+            return  # unacknowledged: the broker delivers it again
+        except Exception as exc:
+            log.exception("message on %s cannot be ingested: parked", message.topic)
+            self.ingestor.park(message, f"internal error: {exc!r}"[:1000])
+            result = BatchResult(failed=1)
+        self._done([message], result)
+
+    def _done(self, messages: list[Message], result: BatchResult) -> None:
+        """Count, acknowledge (on the connection they came on) and ask for rebirths."""
         for key, value in (
             ("stored", result.accepted),
             ("duplicate", result.duplicate),

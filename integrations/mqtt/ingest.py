@@ -126,6 +126,12 @@ class Ingestor:
         result.failed = len(failures)
         return result
 
+    def park(self, message: Message, reason: str) -> None:
+        """Store one message ``failed`` with ``reason``: the subscriber's last resort for a
+        message that cannot be ingested at all (listed and acknowledged, not retried for ever)."""
+        with transaction.atomic():
+            self._failures_store([_unmapped(message, reason)])
+
     def _one(self, message: Message, built, failures, node_events, result) -> None:
         if message.topic.startswith(sparkplug.NAMESPACE + "/"):
             self._sparkplug(message, built, failures, node_events, result)
@@ -170,12 +176,10 @@ class Ingestor:
         if outcome.restored:
             node_events.append((node, False, "reborn"))
         produced = False
+        node_values = node.metrics.get("", {}).get("values", {})
         for device, changed in outcome.changed.items():
-            values = (
-                {**outcome.values.get("", {}), **outcome.values[device]}
-                if device
-                else (outcome.values[device])
-            )
+            # A device's metrics first, then its edge node's (e.g. a node-level Job metric).
+            values = {**node_values, **outcome.values[device]} if device else node_values
             for mapping in self.mappings:
                 if (
                     mapping.format == MqttMapping.Format.SPARKPLUG
