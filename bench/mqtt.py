@@ -2,7 +2,7 @@
 and end to end to applied events with Celery workers. PostgreSQL, Redis and Mosquitto all
 on this machine.
 
-    .venv/bin/python bench/mqtt.py [--messages 20000] [--e2e 5000] [--workers 2]
+    .venv/bin/python bench/mqtt.py [--messages 20000] [--e2e 2000] [--workers 2]
 
 Prints:
   1. end to end: messages published while the workers run, from the first publish to the
@@ -123,7 +123,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (finally) when stopped
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=20000, help="for the inbox rate")
-    parser.add_argument("--e2e", type=int, default=5000, help="for end to end")
+    parser.add_argument("--e2e", type=int, default=2000, help="for end to end")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--broker", default="", help="host:port of an existing broker")
     args = parser.parse_args()
@@ -168,8 +168,9 @@ def main() -> None:
             if wait_rows(1, 1) < 1:
                 break
         workers += celery_workers(ENV, args.workers)
+        before = sum(counts().values())
         publish(port, messages(200, jobs, "warm-up"))
-        wait_rows(sum(counts().values()) + 200, 120, processed=True)
+        wait_rows(before + 200, 120, processed=True)
 
         # 1. end to end: workers running while messages arrive
         before = sum(counts().values())
