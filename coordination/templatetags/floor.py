@@ -55,3 +55,12 @@ def lot_link(context, code, text=None):
 @register.simple_tag(takes_context=True)
 def item_link(context, code, text=None):
     return _link(context, "item", code, text)
+
+
+@register.simple_tag
+def plant_name() -> str:
+    """The plant's name for the floor screen: its site, or its sites joined."""
+    from ..models import Site
+
+    names = list(Site.objects.order_by("code").values_list("name", flat=True)[:3])
+    return " · ".join(names) or "Plant"

@@ -346,6 +346,15 @@ ROWS = [
         data={"disposition": "release", "rationale": "re-tested: seal within spec"},
     ),
     # --- floor pages: drill-down, search, the andon station (issue 15) -------------------
+    Row("board/raise/", "GET", "/board/raise/", page((SUP, ADM)), api=False),
+    Row(
+        "board/raise/",
+        "POST",
+        "/board/raise/",
+        page((SUP, ADM), 302),  # raised; a plain form goes back to the board
+        api=False,
+        data={"title": "Forklift blocking the L2 aisle", "severity": "2", "line": "L2"},
+    ),
     Row("lines/<str:code>/", "GET", "/lines/L1/", page(EVERYONE), api=False),
     Row("orders/", "GET", "/orders/", page(ORDER_READERS), api=False),
     Row("orders/<str:number>/", "GET", "/orders/SO-10101/", page(ORDER_READERS), api=False),
