@@ -22,11 +22,14 @@
     var seconds = Math.floor((Date.now() - lastOk) / 1000);
     if (seconds >= STALE_AFTER) {
       banner.textContent = "Stale — last update " + ago(seconds) + " ago. The server is not answering; what you see may be out of date.";
+      var shown = !banner.hidden;
       banner.hidden = false;
       document.body.classList.add("is-stale");
+      if (!shown) fit(); // the banner takes room: fewer rows fit
     } else if (!banner.hidden) {
       banner.hidden = true;
       document.body.classList.remove("is-stale");
+      fit();
     }
   }
   document.addEventListener("htmx:afterRequest", function (e) {
@@ -43,7 +46,7 @@
     var clock = document.getElementById("kiosk-clock");
     if (!clock) return;
     var now = new Date();
-    clock.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    clock.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
     clock.setAttribute("datetime", now.toISOString());
   }
   function fit() {
