@@ -1,6 +1,8 @@
-"""Issue 15: the floor screen (/board/?kiosk=1) on a TV, at 1920×1080 and 1366×768: no
+"""Issue 15: the floor screen (/board/?kiosk=1) on a TV, at 1920x1080 and 1366x768: no
 navigation, buttons or forms, no scrollbar (rows sized to fit, the rest "+N more"), a clock
 and the plant's name, cleared exceptions demoted, and a stale warning when refreshes stop."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
