@@ -2,8 +2,6 @@
 navigation, buttons or forms, no scrollbar (rows sized to fit, the rest "+N more"), a clock
 and the plant's name, cleared exceptions demoted, and a stale warning when refreshes stop."""
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
