@@ -43,7 +43,9 @@ def inbox(request):
     context = {"tasks": cards, "version": version}
     template = "workflows/inbox.html"
     if partial:
-        template += "#task-list"
+        # The list changed by itself (a new task, a colleague claimed one): the counters too.
+        response = render(request, template + "#task-list", context)
+        return trigger_client_event(response, "tasks-changed")
     return render(request, template, context)
 
 
