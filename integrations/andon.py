@@ -21,6 +21,7 @@ from coordination.models import Line, StateChange
 from exceptions.kinds import ANDON_CALLS
 from exceptions.models import ExceptionCase, ExceptionCaseEvent
 from kernel.errors import InvalidInputError
+from workflows.models import ACTIVE_TASK_STATES, Task
 
 from .models import InboxEvent, Integration
 from .services import events_accept
@@ -125,7 +126,14 @@ def andon_calls(*, line: Line, limit: int = 8) -> list[CallState]:
         set(links.values())
     )
     acks = _acknowledgers(list(cases))
-    return [_state(e, cases.get(links.get(e.pk)), acks) for e in events]
+    routed: dict[int, list] = {}
+    for task in (
+        Task.objects.filter(case_id__in=list(cases), status__in=ACTIVE_TASK_STATES)
+        .select_related("owner_group", "assignee")
+        .order_by("id")
+    ):
+        routed.setdefault(task.case_id, []).append(task)
+    return [_state(e, cases.get(links.get(e.pk)), acks, routed) for e in events]
 
 
 def _acknowledgers(case_ids: list[int]) -> dict[int, str]:
@@ -143,7 +151,7 @@ def _name(user) -> str:
     return (user.get_full_name() or user.get_username()) if user else ""
 
 
-def _state(event: InboxEvent, case: ExceptionCase | None, acks: dict[int, str]) -> CallState:
+def _state(event: InboxEvent, case, acks: dict[int, str], routed: dict[int, list]) -> CallState:
     if case is None:
         if event.status == InboxEvent.Status.FAILED:
             return CallState(event, None, "failed", f"not raised: {event.error}")
@@ -151,7 +159,10 @@ def _state(event: InboxEvent, case: ExceptionCase | None, acks: dict[int, str]) 
             return CallState(event, None, "resolved", "line running again: sent")
         return CallState(event, None, "waiting", "sent, being raised…")
     by = acks.get(case.pk, "")
-    coming = _name(case.owner_user) if case.owner_user_id else ""
+    tasks = routed.get(case.pk, [])
+    # Who is coming: the exception's owner, else whoever claimed its task.
+    claimed = next((t.assignee for t in tasks if t.assignee_id), None)
+    coming = _name(case.owner_user) if case.owner_user_id else _name(claimed)
     if case.status == ExceptionCase.Status.RESOLVED:
         return CallState(event, case, "resolved", "resolved", by, coming)
     if case.status == ExceptionCase.Status.DISMISSED:
@@ -163,6 +174,9 @@ def _state(event: InboxEvent, case: ExceptionCase | None, acks: dict[int, str]) 
         return CallState(event, case, "coming" if coming else "acknowledged", label, by, coming)
     if coming:
         return CallState(event, case, "coming", f"raised · {coming} is coming", by, coming)
-    owner = f"{case.owner_group.name} (group)" if case.owner_group_id else ""
-    label = "raised" + (f" · with {owner}" if owner else " · waiting for someone")
+    groups = [t.owner_group.name for t in tasks if t.owner_group_id]
+    if case.owner_group_id:
+        groups.insert(0, case.owner_group.name)
+    sent = ", ".join(dict.fromkeys(groups))
+    label = "raised" + (f" · sent to {sent}" if sent else " · waiting for someone")
     return CallState(event, case, "raised", label, by, coming)
