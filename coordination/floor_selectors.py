@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from exceptions.kinds import kinds_for
 from exceptions.models import OPEN_STATES, ExceptionCase, ExceptionCaseEvent
 from exceptions.selectors import case_list
 
@@ -82,7 +83,7 @@ def line_page(line: Line, *, user) -> LinePage:
         ]
     )
     cases = _open_cases(user, line=line)
-    visible_kinds = {c for c in case_list(user=user).values_list("kind", flat=True).distinct()}
+    visible_kinds = kinds_for(user)
     events = list(
         ExceptionCaseEvent.objects.filter(case__line=line, case__kind__in=visible_kinds)
         .select_related("case", "actor")
@@ -259,7 +260,8 @@ def search(*, query: str, user) -> list[Hit]:
         hit = Hit(
             "exception", f"#{case.pk}", f"{case.title} · {case.status}", _url("exception", case.pk)
         )
-        hit.exact = number == str(case.pk) or case.key.lower() == q.lower()
+        # Only its number opens an exception at once: "L1" is the line, not its downtime.
+        hit.exact = number == str(case.pk)
         hits.append(hit)
     hits.sort(key=lambda h: not h.exact)  # stable: exact first, kinds in order otherwise
     return hits

@@ -151,3 +151,29 @@ def test_board_and_inbox_at_phone_width(browser, live_server, plant, down, signa
     screenshot(page, "inbox-390")
     assert Line.objects.count() == 4
     page.context.close()
+
+
+def test_order_job_and_lot_links_open_pages_that_respect_the_role(
+    browser, live_server, plant, down
+):
+    """Issue 15, item 7: these links led to the API's JSON (a 403 JSON body for maintenance)."""
+    case = down("L1")
+    page = sign_in(browser, live_server, "mo", "maintenance")
+    page.goto(f"/exceptions/{case.pk}/")
+    assert page.locator("a[href^='/api/']").count() == 0
+    assert page.locator("a[href^='/orders/']").count() == 0  # maintenance reads no orders
+    page.locator("#main a[href='/jobs/WO-60101/']").first.click()
+    expect(page.locator("h1")).to_contain_text("Job WO-60101")
+    assert "SO-10101" not in page.content()
+    page.context.close()
+
+    page = sign_in(browser, live_server, "sue", "supervisor")
+    page.goto(f"/exceptions/{case.pk}/")
+    page.locator("#main a[href='/orders/SO-10101/']").first.click()
+    expect(page.locator("h1")).to_contain_text("Order SO-10101")
+    page.locator("#main a[href='/jobs/WO-60101/']").first.click()
+    page.locator("#main a[href='/lots/LOT-FG-1/']").first.click()
+    expect(page.locator("h1")).to_contain_text("Lot LOT-FG-1")
+    expect(page.get_by_role("heading", name="Where it is")).to_be_visible()
+    screenshot(page, "lot-page")
+    page.context.close()

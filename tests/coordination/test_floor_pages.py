@@ -145,3 +145,12 @@ def test_search_survives_hostile_input(client, role_user, plant, query):
 def test_search_box_is_in_the_layout(client, role_user, plant):
     body = page(client, role_user("sales"), "/inbox/")
     assert 'role="search"' in body and 'action="/search/"' in body
+
+
+def test_search_for_a_line_opens_the_line_even_with_its_downtime_open(
+    client, role_user, plant, down
+):
+    down("L2")
+    client.force_login(role_user("supervisor"))
+    response = client.get("/search/", {"q": "L2"})
+    assert response.status_code == 302 and response["Location"] == "/lines/L2/"
