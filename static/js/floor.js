@@ -121,7 +121,7 @@
     else if (e.key === "a") { act("acknowledge"); e.preventDefault(); }
     else if (e.key === "s") { act("assign"); e.preventDefault(); }
     else if (e.key === "r") { act("resolve"); e.preventDefault(); }
-    else if (e.key === "Enter" && current()) {
+    else if (e.key === "Enter" && current() && !/^(A|BUTTON|SUMMARY)$/.test(document.activeElement.tagName)) {
       var open = current().querySelector(".case-title a");
       if (open) { window.location.href = open.getAttribute("href"); e.preventDefault(); }
     } else if (e.key === "/") {
