@@ -177,3 +177,20 @@ def test_order_job_and_lot_links_open_pages_that_respect_the_role(
     expect(page.get_by_role("heading", name="Where it is")).to_be_visible()
     screenshot(page, "lot-page")
     page.context.close()
+
+
+def test_overview_cards_open_the_line_and_job_pages(browser, live_server, plant, down):
+    down("L2", reason="labeller fault")
+    page = sign_in(browser, live_server, "sue", "supervisor")
+    page.goto("/")
+    page.locator("a.line-link[href='/lines/L2/']").click()
+    expect(page.locator("h1")).to_contain_text("Line L2")
+    expect(page.locator("#cases-h + ul")).to_contain_text("Line L2 down: labeller fault")
+    expect(page.locator("#line-plan")).to_contain_text("No plan yet")
+    screenshot(page, "line-page")
+    page.locator("#main a[href='/jobs/WO-60104/']").first.click()
+    expect(page.locator("h1")).to_contain_text("Job WO-60104")
+    page.goto("/")
+    page.locator("a.kpi-link[href='/orders/?late=1']").click()
+    expect(page.locator("h1")).to_have_text("Orders past due")
+    page.context.close()
