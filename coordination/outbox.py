@@ -57,7 +57,40 @@ TOPICS: dict[str, tuple[str, dict[str, str]]] = {
         {"order": "order number", "status": "new status", "previous": "previous status",
          "changed_at": "ISO 8601"},
     ),
+    # The workflow notifications (``workflows.notify.Notifier``): a receiver's inbox, chat or
+    # pager can follow the cross-functional work. Aggregate "case:<id>": a case's messages
+    # arrive in the order they happened (a decision before the task it started).
+    "task.created": (
+        "A workflow task was created for a function or a person, with its deadline.",
+        {"task": "task id", "case": "exception id", "title": "what to do",
+         "status": "open or claimed", "due_at": "deadline (ISO 8601)",
+         "owner_group": "owning function (role name), may be empty",
+         "assignee": "username of the person it is assigned to, may be empty"},
+    ),
+    "task.escalated": (
+        "A task passed one of its escalation levels (its deadline or a reminder).",
+        {"task": "task id", "case": "exception id", "title": "what to do",
+         "status": "task status", "due_at": "deadline (ISO 8601)",
+         "owner_group": "owning function (role name), may be empty",
+         "assignee": "username, may be empty (after a hand-over: the new owner)",
+         "level": "escalation level reached (1, 2, ...; a number as a string)",
+         "action": "what the level did: notify_group, notify or assign (a hand-over)"},
+    ),
+    "decision.recorded": (
+        "Someone decided a task: the option chosen and why (the task is done).",
+        {"task": "task id", "case": "exception id", "title": "what was to do",
+         "status": "task status (done)", "due_at": "deadline (ISO 8601)",
+         "owner_group": "owning function (role name), may be empty",
+         "assignee": "username of who held it, may be empty",
+         "decision": "decision id", "chosen": "the option's value", "value": "the value "
+         "entered with it, may be empty", "rationale": "why",
+         "predicted_completion_at": "when the decider expects it done (ISO 8601), may be empty"},
+    ),
 }  # fmt: skip
+
+# The workflow notifications among them: for people's tools (a chat, a pager, a ticket system),
+# not for ERP and MES, whose targets in the embedded default subscribe to everything else.
+NOTIFICATION_TOPICS = ("task.created", "task.escalated", "decision.recorded")
 
 # Told of every message written, inside its transaction: delivery enqueues its relay on commit.
 outbox_written: Registry[OutboxMessage] = Registry("outbox messages")
