@@ -90,7 +90,7 @@ def throughput(n_workers: int, n: int, per_lot: int, peer) -> float:
 
     before = delivered()
     write(n, per_lot, f"T{n_workers}")
-    workers = celery_workers(ENV, n_workers)
+    workers = celery_workers(ENV, n_workers, queue="webhooks")  # the relay's queue
     try:
         wait_until(before + n, 600)
     finally:
@@ -110,7 +110,7 @@ def drain(backlog: int, per_lot: int, peer) -> tuple[float, float]:
 
     peer.control(system="erp", mode="fail", status=503)
     before = delivered()
-    workers = celery_workers(ENV, 1)
+    workers = celery_workers(ENV, 1, queue="webhooks")
     try:
         t_write = time.perf_counter()
         write(backlog, per_lot, "D")

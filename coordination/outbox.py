@@ -9,7 +9,10 @@ beat sweep delivers whatever a lost nudge left behind. The domain never imports 
 README and the OpenAPI components are generated from it, so an integrator can map them.
 """
 
+from collections.abc import Callable
+
 from django.db import transaction
+from django.utils import timezone
 
 from kernel.errors import InvalidInputError
 from kernel.observers import Registry
@@ -92,8 +95,9 @@ TOPICS: dict[str, tuple[str, dict[str, str]]] = {
 # not for ERP and MES, whose targets in the embedded default subscribe to everything else.
 NOTIFICATION_TOPICS = ("task.created", "task.escalated", "decision.recorded")
 
-# Told of every message written, inside its transaction: delivery enqueues its relay on commit.
-outbox_written: Registry[OutboxMessage] = Registry("outbox messages")
+# Told of every batch of messages written (a list, in writing order), inside its transaction:
+# delivery fans them out to its targets and enqueues its relay on commit.
+outbox_written: Registry[list[OutboxMessage]] = Registry("outbox messages")
 
 
 def outbox_add(*, topic: str, aggregate: str, data: dict) -> OutboxMessage:
@@ -102,6 +106,48 @@ def outbox_add(*, topic: str, aggregate: str, data: dict) -> OutboxMessage:
     ``aggregate`` names what it is about ("lot:LOT-1"): each target gets one aggregate's
     messages in the order they were written here.
     """
+    [message] = outbox_add_many([(topic, aggregate, data)])
+    return message
+
+
+# Which message types some target takes right now: delivery answers (``subscriptions_from``
+# in its ready()); until it does, every type counts as taken.
+_subscribed: Callable[[], set[str]] = lambda: set(TOPICS)  # noqa: E731
+
+
+def subscriptions_from(fn: Callable[[], set[str]]) -> None:
+    global _subscribed
+    _subscribed = fn
+
+
+def outbox_subscribed() -> set[str]:
+    """The message types at least one target takes now. Only for messages nobody needs but
+    the subscribers (the workflow notifications): leaving those out loses nothing, as a
+    target added later gets only later messages anyway."""
+    return _subscribed()
+
+
+def outbox_add_many(messages: list[tuple[str, str, dict]]) -> list[OutboxMessage]:
+    """``outbox_add`` for a batch of ``(topic, aggregate, data)`` (the SLA sweep's
+    escalations): one INSERT and one fan-out for all; all are checked before any is written."""
+    for topic, _aggregate, data in messages:
+        _check(topic, data)
+    if not transaction.get_connection().in_atomic_block:
+        # Outside a transaction the message could outlive a change that failed, or be lost
+        # after one that committed: the whole point of the outbox.
+        raise RuntimeError("outbox_add must run inside the change's transaction")
+    if not messages:
+        return []
+    now = timezone.now()
+    written = OutboxMessage.objects.bulk_create(
+        OutboxMessage(topic=topic, aggregate=aggregate, payload=data, created_at=now)
+        for topic, aggregate, data in messages
+    )
+    outbox_written.notify(written)
+    return written
+
+
+def _check(topic: str, data: dict) -> None:
     if topic not in TOPICS:
         raise InvalidInputError(f"unknown outbox topic {topic!r}", field="topic")
     fields = TOPICS[topic][1]
@@ -111,10 +157,3 @@ def outbox_add(*, topic: str, aggregate: str, data: dict) -> OutboxMessage:
             f"{topic} payload: missing {missing or 'nothing'}, unexpected {extra or 'nothing'}",
             field="data",
         )
-    if not transaction.get_connection().in_atomic_block:
-        # Outside a transaction the message could outlive a change that failed, or be lost
-        # after one that committed: the whole point of the outbox.
-        raise RuntimeError("outbox_add must run inside the change's transaction")
-    message = OutboxMessage.objects.create(topic=topic, aggregate=aggregate, payload=data)
-    outbox_written.notify(message)
-    return message

@@ -120,22 +120,36 @@ def target_secret_rotate(*, target_id: int) -> str:
 # --- fan-out (inside the message's transaction) ----------------------------------------------
 
 
-def deliveries_fan_out(message: OutboxMessage) -> None:
-    """``outbox_written`` observer: one delivery per enabled target that wants the topic, in
-    the message's transaction, and a relay run once it commits."""
-    targets = [t for t in OutboxTarget.objects.filter(enabled=True) if t.wants(message.topic)]
-    if not targets:
-        return
-    OutboxDelivery.objects.bulk_create(
+def deliveries_fan_out(messages: list[OutboxMessage]) -> None:
+    """``outbox_written`` observer: one delivery per enabled target that wants the topic, for
+    a batch of messages in their transaction (one query for the targets, one INSERT), and a
+    relay run once it commits."""
+    targets = list(OutboxTarget.objects.filter(enabled=True))
+    deliveries = [
         OutboxDelivery(
             message=message,
             target=target,
             aggregate=message.aggregate,
             next_attempt_at=message.created_at,
         )
+        for message in messages
         for target in targets
-    )
+        if target.wants(message.topic)
+    ]
+    if not deliveries:
+        return
+    OutboxDelivery.objects.bulk_create(deliveries)
     relay_nudge_on_commit()
+
+
+def topics_subscribed() -> set[str]:
+    """The message types at least one enabled target takes (one query)."""
+    taken: set[str] = set()
+    for topics in OutboxTarget.objects.filter(enabled=True).values_list("topics", flat=True):
+        if not topics:
+            return set(TOPICS)
+        taken.update(topics)
+    return taken
 
 
 def relay_nudge_on_commit() -> None:

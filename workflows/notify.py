@@ -8,7 +8,8 @@ E-mails leave through a Celery task enqueued on commit: never from inside the tr
 never for a change that rolled back. Webhooks are outbox messages (``task.created``,
 ``task.escalated``, ``decision.recorded``: ``coordination.outbox.TOPICS``) written in the
 transaction of the change, so one exists if and only if the change committed; the outbox
-relay delivers them, signed (Standard Webhooks), to every target that subscribes.
+relay delivers them, signed (Standard Webhooks), to every target that subscribes. A type no
+target takes is not written at all.
 """
 
 import logging
@@ -22,7 +23,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from coordination.outbox import outbox_add
+from coordination.outbox import outbox_add_many, outbox_subscribed
 from kernel.errors import InvalidInputError
 
 from .models import Notification, NotificationPreference, Task
@@ -134,18 +135,25 @@ class Notifier:
             _enqueue_on_commit(EMAIL_TASK, [n.pk for n in to_email])
 
     def _flush_messages(self) -> None:
+        # A plant without webhook receivers writes none (not a row per task it ever created).
+        taken = outbox_subscribed()
+        wanted = [(topic, payload) for topic, payload in self.messages if topic in taken]
+        if not wanted:
+            return
         # Names, not ids, for the receiver (two queries for the whole batch of the sweep).
-        group_ids = {p["owner_group"] for _, p in self.messages if p["owner_group"]}
-        user_ids = {p["assignee"] for _, p in self.messages if p["assignee"]}
+        group_ids = {p["owner_group"] for _, p in wanted if p["owner_group"]}
+        user_ids = {p["assignee"] for _, p in wanted if p["assignee"]}
         groups = dict(Group.objects.filter(pk__in=group_ids).values_list("pk", "name"))
         users = dict(User.objects.filter(pk__in=user_ids).values_list("pk", User.USERNAME_FIELD))
-        for topic, payload in self.messages:
+        batch = []
+        for topic, payload in wanted:
             data = {
                 **payload,
                 "owner_group": groups.get(payload["owner_group"], ""),
                 "assignee": users.get(payload["assignee"], ""),
             }
-            outbox_add(topic=topic, aggregate=f"case:{data['case']}", data=data)
+            batch.append((topic, f"case:{data['case']}", data))
+        outbox_add_many(batch)  # one INSERT and one fan-out for the sweep's whole batch
 
 
 # The Celery task (``workflows.tasks``) wraps the function below; it is sent by name, so this

@@ -114,7 +114,7 @@ def undelivered() -> int:
 
 
 @pytest.mark.django_db
-def test_new_tasks_are_outbox_messages_in_the_contracts_shape(plant, order_change):
+def test_new_tasks_are_outbox_messages_in_the_contracts_shape(plant, order_change, hooks):
     case = order_change()
     tasks = {t.pk: t for t in Task.objects.filter(case=case)}
     created = messages("task.created")
@@ -134,6 +134,23 @@ def test_new_tasks_are_outbox_messages_in_the_contracts_shape(plant, order_chang
 
 
 @pytest.mark.django_db
+def test_without_a_receiver_no_notification_is_written(plant, order_change, targets):
+    """ERP and MES take the plant's messages, not the task chatter: nothing to write."""
+    case = order_change()
+    assert Task.objects.filter(case=case).count() == 2
+    assert not OutboxMessage.objects.filter(topic__in=NOTIFICATION_TOPICS).exists()
+    targets["mes"].topics = ["task.created"]  # now someone takes task.created (only)
+    targets["mes"].save()
+    task = Task.objects.get(case=case, owner_group__name="planner")
+    escalation_sweep(now=task.due_at + timedelta(seconds=1))
+    assert not messages("task.escalated")
+    second = order_change("SO-10102")
+    assert [m.aggregate for m in messages("task.created")] == [f"case:{second.pk}"] * 2
+    assert OutboxDelivery.objects.filter(target=targets["mes"]).count() == 2
+    assert not OutboxDelivery.objects.filter(target=targets["erp"]).exists()
+
+
+@pytest.mark.django_db
 def test_a_change_that_rolls_back_leaves_no_webhook(plant, order_change, hooks):
     with pytest.raises(RuntimeError), transaction.atomic():
         order_change()
@@ -143,7 +160,9 @@ def test_a_change_that_rolls_back_leaves_no_webhook(plant, order_change, hooks):
 
 
 @pytest.mark.django_db
-def test_escalations_and_decisions_are_messages_with_the_new_owner(plant, order_change, role_user):
+def test_escalations_and_decisions_are_messages_with_the_new_owner(
+    plant, order_change, role_user, hooks
+):
     role_user("supervisor")
     role_user("planner")
     case = order_change()
