@@ -1,9 +1,11 @@
 """Delivering the outbox: targets, fan-out, the relay, dead letters.
 
 The domain writes ``OutboxMessage`` rows (``coordination.outbox.outbox_add``) in the change's
-transaction. Here, in that same transaction, ``deliveries_fan_out`` (an ``outbox_written``
-observer) writes one ``OutboxDelivery`` per enabled target that wants the topic, and asks for a
-relay run after commit. Nothing can be lost between commit and enqueue: the rows are the
+transaction: lot and order decisions for ERP and MES, and the workflow notifications
+(``task.*``, ``decision.recorded``) for webhook receivers, which are targets like any other.
+Here, in that same transaction, ``deliveries_fan_out`` (an ``outbox_written`` observer) writes
+one ``OutboxDelivery`` per enabled target that wants the topic, and asks for a relay run after
+commit. Nothing can be lost between commit and enqueue: the rows are the
 queue; the nudge and the beat sweep only wake the relay.
 
 The relay (``outbox_relay``), per batch: **claim** due deliveries in a short transaction with
@@ -13,7 +15,8 @@ delivery is claimed only when no older message of its aggregate is undelivered a
 so at most one message per (target, aggregate) is ever in flight; a dead one holds back the
 rest of its aggregate there until someone retries it. A worker killed mid-batch leaves leased
 rows that become due again when the lease runs out; the receiver de-duplicates the repeat on
-``webhook-id``.
+``webhook-id``. The relay task and its nudges run on the ``webhooks`` queue
+(``CELERY_TASK_ROUTES``): a slow receiver never holds up the default queue's inbox work.
 """
 
 import json

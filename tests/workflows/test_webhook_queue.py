@@ -241,6 +241,20 @@ def test_the_reference_peer_verifies_and_takes_a_cases_messages_in_order(
     assert got["duplicates"] == 0
 
 
+@pytest.mark.django_db
+def test_webhook_receivers_are_outbox_targets_on_the_page_and_in_admin(
+    client, role_user, hooks, django_user_model
+):
+    client.force_login(role_user("supervisor"))
+    page = client.get("/integrations/").content.decode()
+    assert "<strong>chat</strong>" in page
+    assert "task.created, task.escalated, decision.recorded" in page
+    client.force_login(django_user_model.objects.create_superuser("root", "r@x", "pw-Secret-1"))
+    assert client.get(f"/admin/integrations/outboxtarget/{hooks.pk}/change/").status_code == 200
+    assert client.get("/admin/workflows/webhookendpoint/").status_code == 404  # retired
+    assert "Webhook endpoints" not in client.get("/admin/").content.decode()
+
+
 # --- the webhooks queue ------------------------------------------------------------------------
 
 
