@@ -197,6 +197,7 @@ class Outcome:
     error: str = ""
     retry_after: float | None = None
     sent: bool = True
+    timed_out: bool = False
 
 
 def deliveries_claim(*, limit: int) -> list[Claimed]:
@@ -307,7 +308,9 @@ def delivery_send(claimed: Claimed) -> Outcome:
             allow_redirects=False,
         )
     except requests.Timeout:
-        return Outcome(claimed, ok=False, error=f"no answer within {claimed.timeout:g} s")
+        return Outcome(
+            claimed, ok=False, error=f"no answer within {claimed.timeout:g} s", timed_out=True
+        )
     except requests.RequestException as exc:
         return Outcome(claimed, ok=False, error=f"connection failed: {exc}"[:1000])
     code = response.status_code
@@ -398,6 +401,11 @@ def _failure_record(outcome: Outcome, now) -> str:
         delay = backoff_delay(claimed.attempts)
         if outcome.retry_after:
             delay = max(delay, min(outcome.retry_after, settings.OUTBOX_BACKOFF_MAX))
+        if outcome.timed_out:
+            # The receiver may still be working on the copy we stopped waiting for: give it
+            # that long again before the next copy, so a receiver up to twice the timeout
+            # slow never has two copies of one message in hand at once.
+            delay = max(delay, claimed.timeout)
         updated = mine.update(
             next_attempt_at=now + timedelta(seconds=delay),
             lease_until=None,
