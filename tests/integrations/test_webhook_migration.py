@@ -1,6 +1,6 @@
 """Upgrading moves every workflow webhook endpoint onto an outbox target, and each delivery
 still pending onto the outbox, so no webhook in flight is lost (integrations 0005,
-workflows 0005). Run on the real database: migrated back, filled, migrated forward."""
+workflows 0006). Run on the real database: migrated back, filled, migrated forward."""
 
 import base64
 import secrets

@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workflows", "0004_sync_divergence"),
+        ("workflows", "0005_andon_routing"),
         ("integrations", "0005_webhook_endpoints_to_outbox_targets"),
     ]
 
