@@ -225,9 +225,19 @@ class OutboxDeliveryAdmin(ReadOnlyAdmin):
 # --- MQTT (integrations/mqtt) ---------------------------------------------------------------
 
 
+class MqttMappingForm(forms.ModelForm):
+    event_type = forms.ChoiceField(choices=[(t, t) for t in EVENT_TYPES])
+
+    class Meta:
+        model = MqttMapping
+        fields = ["name", "format", "topic_filter", "event_type", "fields", "active", "description"]
+
+
 @admin.register(MqttMapping)
 class MqttMappingAdmin(admin.ModelAdmin):
     """Topic mappings: the running subscriber picks up a change within 10 seconds."""
+
+    form = MqttMappingForm
 
     list_display = ["name", "topic_filter", "format", "event_type", "active", "updated_at"]
     list_filter = ["format", "event_type", "active"]

@@ -24,7 +24,9 @@ class MqttMapping(models.Model):
         help_text="MQTT topic filter, e.g. riverside/+/status (+ one level, # the rest).",
     )
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSON)
-    event_type = models.CharField(max_length=40, choices=[(t, t) for t in EVENT_TYPES])
+    # One of EVENT_TYPES (checked in clean(), offered as choices in admin): not model choices,
+    # so a new event type needs no migration here.
+    event_type = models.CharField(max_length=40)
     fields = models.JSONField(
         default=dict,
         help_text='Data field → source, e.g. {"line": "topic:2", "status": "payload:status", '
@@ -44,6 +46,8 @@ class MqttMapping(models.Model):
     def clean(self) -> None:
         from .mapping import field_specs_problems, topic_filter_problem
 
+        if self.event_type not in EVENT_TYPES:
+            raise ValidationError({"event_type": f"one of {', '.join(EVENT_TYPES)}"})
         problem = topic_filter_problem(self.topic_filter or "")
         if problem:
             raise ValidationError({"topic_filter": problem})

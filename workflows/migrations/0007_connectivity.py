@@ -9,8 +9,8 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workflows", "0004_sync_divergence"),
-        ("exceptions", "0004_connectivity"),
+        ("workflows", "0006_retire_webhook_endpoints"),
+        ("exceptions", "0005_connectivity"),
     ]
 
     operations = [
@@ -27,6 +27,8 @@ class Migration(migrations.Migration):
                     ("order_change", "order change"),
                     ("scrap", "scrap above threshold"),
                     ("sync_divergence", "ERP/MES disagree with us"),
+                    ("andon", "andon call from the line"),
+                    ("manual", "raised by hand"),
                     ("connectivity", "edge node offline"),
                 ],
                 help_text="Any.",

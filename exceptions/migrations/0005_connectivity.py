@@ -12,6 +12,8 @@ KINDS = [
     ("order_change", "order change"),
     ("scrap", "scrap above threshold"),
     ("sync_divergence", "ERP/MES disagree with us"),
+    ("andon", "andon call from the line"),
+    ("manual", "raised by hand"),
     ("connectivity", "edge node offline"),
 ]
 
@@ -23,7 +25,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("exceptions", "0003_sync_divergence"),
+        ("exceptions", "0004_andon_and_manual_kinds"),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0004_outbox_roles"),
+        ("integrations", "0005_webhook_endpoints_to_outbox_targets"),
     ]
 
     operations = [
@@ -40,23 +40,7 @@ class Migration(migrations.Migration):
                         max_length=10,
                     ),
                 ),
-                (
-                    "event_type",
-                    models.CharField(
-                        choices=[
-                            ("equipment.status", "equipment.status"),
-                            ("maintenance.event", "maintenance.event"),
-                            ("production.progress", "production.progress"),
-                            ("inventory.level", "inventory.level"),
-                            ("material.shortage", "material.shortage"),
-                            ("labor.availability", "labor.availability"),
-                            ("quality.hold", "quality.hold"),
-                            ("quality.disposition", "quality.disposition"),
-                            ("order.changed", "order.changed"),
-                        ],
-                        max_length=40,
-                    ),
-                ),
+                ("event_type", models.CharField(max_length=40)),
                 (
                     "fields",
                     models.JSONField(
