@@ -7,6 +7,7 @@ restart the broker start their own Mosquitto on a port of this suite's range.
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -119,10 +120,12 @@ def test_a_redelivered_message_is_a_duplicate(root, mapping, ingest_process, pub
     assert rows(root).filter(source__endswith="/L3/status").count() == 1
 
 
-def _publish_numbered(publisher, root, numbers):
+def _publish_numbered(publisher, root, numbers, pause=0.0):
     for n in numbers:
         payload = {"status": "running" if n % 2 else "idle", "reason": f"reading {n}"}
         publisher.publish(f"{root}/L{n % 4 + 1}/status", json.dumps(payload))
+        if pause:
+            time.sleep(pause)
 
 
 @needs_broker
@@ -133,7 +136,11 @@ def test_subscriber_killed_mid_stream_loses_nothing(root, mapping, ingest_proces
     first = ingest_process()
     first.wait_subscribed()
     total = 600
-    streaming = threading.Thread(target=_publish_numbered, args=(publisher, root, range(total)))
+    # A steady stream (~3 s): the kill lands in its first part, the rest arrives while the
+    # subscriber is dead and waits in its session.
+    streaming = threading.Thread(
+        target=_publish_numbered, args=(publisher, root, range(total), 0.005)
+    )
     streaming.start()
     wait_for(lambda: rows(root).count() >= 150, what="a first part stored")
     first.kill()
