@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 
 from coordination.outbox import TOPICS
 from kernel.admin import ReadOnlyAdmin
@@ -15,6 +16,7 @@ from .models import (
     OutboxTarget,
     SparkplugNode,
 )
+from .mqtt.ingest import failed_map_again
 from .services import (
     inbox_reprocess,
     integration_key_issue,
@@ -115,7 +117,7 @@ class InboxEventAdmin(admin.ModelAdmin):
     list_filter = ["status", "type", "integration"]
     search_fields = ["source", "event_id", "error"]
     date_hierarchy = "received_at"
-    actions = ["reprocess"]
+    actions = ["reprocess", "mqtt_map_again"]
     readonly_fields = [f.name for f in InboxEvent._meta.fields]
 
     def has_add_permission(self, request):
@@ -129,6 +131,13 @@ class InboxEventAdmin(admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         count = inbox_reprocess(ids=ids, actor=request.user, via="admin")
         self.message_user(request, f"Queued {count} failed event(s) again.")
+
+    @admin.action(description="Map selected failed MQTT messages again (after fixing a mapping)")
+    def mqtt_map_again(self, request, queryset):
+        if not request.user.has_perm("integrations.change_inboxevent"):
+            raise PermissionDenied
+        mapped, failed = failed_map_again(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{mapped} MQTT message(s) mapped; {failed} still failed.")
 
 
 class OutboxTargetForm(forms.ModelForm):

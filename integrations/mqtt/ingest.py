@@ -8,6 +8,7 @@ and a node going stale or dead (or reborn) is handed to the exceptions app as a
 ``connectivity.lost`` / ``connectivity.restored`` plant event.
 """
 
+import base64
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from .models import MqttMapping, SparkplugNode
 log = logging.getLogger(__name__)
 
 INTEGRATION = "mqtt"  # the Integration every MQTT event is stored under (default site, types)
+KEEP_PAYLOAD = 65536  # bytes of a failed message kept whole, so it can be mapped again
 
 
 @dataclass
@@ -225,7 +227,15 @@ class Ingestor:
                     received_at=now,
                     site=site,
                     data={"mqtt_topic": one.topic[:500], "payload": payload_text(one.payload)},
-                    attributes={"mqttmapping": one.mapping.name, "unmapped": True},
+                    attributes={
+                        "mqttmapping": one.mapping.name,
+                        "unmapped": True,
+                        **(
+                            {"payload_b64": base64.b64encode(one.payload).decode()}
+                            if len(one.payload) <= KEEP_PAYLOAD
+                            else {}
+                        ),
+                    },
                     status=InboxEvent.Status.FAILED,
                     error=one.error[:4000],
                     error_field=one.error_field[:80],
@@ -262,6 +272,30 @@ NO_MAPPING = Mapping(0, "(none)", "#", "json", "mqtt.unmapped", [])
 
 def _unmapped(message: Message, reason: str) -> Built:
     return Built(NO_MAPPING, message.topic, message.payload, error=reason, error_field="topic")
+
+
+def failed_map_again(*, ids: list[int]) -> tuple[int, int]:
+    """Map failed MQTT messages again, once their mapping (or publisher) is fixed: each row is
+    replaced by what the active mappings make of its message now (accepted, or failed with
+    today's reason). Returns (now mapped, still failed or not kept whole)."""
+    rows = InboxEvent.objects.filter(
+        pk__in=ids, status=InboxEvent.Status.FAILED, attributes__unmapped=True
+    )
+    ingestor, mapped, failed = Ingestor(), 0, 0
+    for row in rows:
+        kept = row.attributes.get("payload_b64")
+        if kept is None:
+            failed += 1  # larger than KEEP_PAYLOAD: only its start was kept
+            continue
+        message = Message(row.data.get("mqtt_topic", ""), base64.b64decode(kept))
+        with transaction.atomic():
+            # Its derived id is the one the new event takes: the old row makes way for it.
+            InboxEvent.objects.filter(pk=row.pk, status=InboxEvent.Status.FAILED).delete()
+            result = ingestor.ingest([message])
+        log.info("MQTT message %s on %s mapped again: %s", row.pk, message.topic, result)
+        mapped += result.accepted + result.duplicate
+        failed += result.failed
+    return mapped, failed
 
 
 def _moment(seconds: float | None):

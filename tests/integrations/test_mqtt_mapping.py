@@ -174,3 +174,31 @@ def test_mapping_admin_pages_open(plant, admin_client):
     page = admin_client.get(f"/admin/integrations/mqttmapping/{mapping.pk}/change/")
     assert "riverside/+/status" in page.content.decode()
     assert admin_client.get("/admin/integrations/sparkplugnode/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_failed_message_maps_again_once_its_mapping_is_fixed(plant, admin_client):
+    ingest(("riverside/L1/status", b'{"state": "down"}'))  # this gateway says "state"
+    failed = InboxEvent.objects.get(status="failed")
+    assert "data.status (payload:status: absent) is required" in failed.error
+    mapping = MqttMapping.objects.get(name="Riverside line status")
+    mapping.fields = {"line": "topic:2", "status": "payload:state"}
+    mapping.save()
+    response = admin_client.post(
+        "/admin/integrations/inboxevent/",
+        {"action": "mqtt_map_again", "_selected_action": [failed.pk]},
+        follow=True,
+    )
+    assert "1 MQTT message(s) mapped; 0 still failed." in response.content.decode()
+    row = InboxEvent.objects.get(source="mqtt:riverside/L1/status")
+    assert (row.status, row.data) == ("received", {"line": "L1", "status": "down"})
+
+
+@pytest.mark.django_db
+def test_mapping_again_a_message_still_unmappable_keeps_it_failed_with_the_reason(plant):
+    from integrations.mqtt.ingest import failed_map_again
+
+    ingest(("riverside/L1/status", b"not json"))
+    failed = InboxEvent.objects.get(status="failed")
+    assert failed_map_again(ids=[failed.pk]) == (0, 1)
+    assert "payload is not JSON" in InboxEvent.objects.get(status="failed").error
