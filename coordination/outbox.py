@@ -57,6 +57,14 @@ TOPICS: dict[str, tuple[str, dict[str, str]]] = {
         {"order": "order number", "status": "new status", "previous": "previous status",
          "changed_at": "ISO 8601"},
     ),
+    "sequence.approved": (
+        "A planner approved a new sequence for a line: run its jobs in this order and times.",
+        {"line": "line code", "proposal": "the proposal's id here",
+         "jobs": "the line's open jobs in order: [{job, sequence, planned_start, planned_end}] "
+                 "(ISO 8601 times)",
+         "approved_by": "the planner's user name", "approved_at": "ISO 8601",
+         "rationale": "why this alternative"},
+    ),
 }  # fmt: skip
 
 # Told of every message written, inside its transaction: delivery enqueues its relay on commit.

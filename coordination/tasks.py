@@ -10,3 +10,7 @@ def heartbeat_task(token: str = "") -> None:
     Heartbeat.objects.update_or_create(
         name="worker", defaults={"token": token, "seen_at": timezone.now()}
     )
+
+
+# Celery discovers ``<app>.tasks``; the proposals' tasks live in their package.
+from .proposals.tasks import proposal_build_task, proposal_outcomes_task  # noqa: E402, F401
