@@ -2,10 +2,12 @@
 optimality on small lines, the input version (stale vs routine progress)."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from coordination import models as m
 from coordination.proposals import services
 from coordination.proposals.alternatives import fmt_minutes
 from coordination.proposals.snapshot import snapshot_take
@@ -83,3 +85,33 @@ def test_fmt_minutes_reads_like_a_planner():
     assert fmt_minutes(130) == "2 h 10 m"
     assert fmt_minutes(40) == "40 min"
     assert fmt_minutes(120) == "2 h"
+
+
+# --- the input version: what makes a proposal stale, what does not -------------------------
+
+
+def test_routine_progress_does_not_change_the_input_version(pp):
+    before = snapshot_take(["P1"]).version
+    m.Job.objects.filter(number="WO-1").update(good_quantity=700, scrap_quantity=12)
+    assert snapshot_take(["P1"]).version == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda: m.Order.objects.filter(number="SO-4").update(due_at=timezone.now()),
+        lambda: m.Order.objects.filter(number="SO-4").update(priority=1),
+        lambda: m.Line.objects.filter(code="P1").update(status="down"),
+        lambda: m.Job.objects.filter(number="WO-8").delete(),
+        lambda: m.MaintenanceWindow.objects.create(
+            work_order="MW-1", line=m.Line.objects.get(code="P1"), kind="planned",
+            status="scheduled", starts_at=timezone.now() + timedelta(hours=3),
+            expected_end=timezone.now() + timedelta(hours=4),
+        ),
+    ],
+    ids=["due date", "priority", "line status", "job removed", "maintenance window"],
+)  # fmt: skip
+def test_what_would_change_the_answer_changes_the_input_version(pp, change):
+    before = snapshot_take(["P1"]).version
+    change()
+    assert snapshot_take(["P1"]).version != before
