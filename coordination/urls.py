@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import metrics_views, views
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("lots/<str:code>/<slug:action>/", views.lot_action, name="lot-action"),
     path("metrics/", metrics_views.dashboard, name="metrics"),
     path("metrics/export/<slug:table>.csv", metrics_views.export_csv, name="metrics-export"),
+    path("", include("coordination.proposals.urls")),  # /plan/: resequencing proposals
 ]
