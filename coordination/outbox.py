@@ -59,13 +59,30 @@ TOPICS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "sequence.approved": (
         "A planner approved a new sequence for a line: run its jobs in this order and times.",
-        {"line": "line code", "proposal": "the proposal's id here",
+        {"line": "line code", "proposal": "the proposal's id here (a string)",
          "jobs": "the line's open jobs in order: [{job, sequence, planned_start, planned_end}] "
                  "(ISO 8601 times)",
          "approved_by": "the planner's user name", "approved_at": "ISO 8601",
          "rationale": "why this alternative"},
     ),
 }  # fmt: skip
+
+# Fields that are not strings (every other field is one), as their OpenAPI schema.
+FIELD_SCHEMAS: dict[tuple[str, str], dict] = {
+    ("sequence.approved", "jobs"): {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["job", "sequence", "planned_start", "planned_end"],
+            "properties": {
+                "job": {"type": "string"},
+                "sequence": {"type": "integer"},
+                "planned_start": {"type": "string", "format": "date-time"},
+                "planned_end": {"type": "string", "format": "date-time"},
+            },
+        },
+    },
+}
 
 # Told of every message written, inside its transaction: delivery enqueues its relay on commit.
 outbox_written: Registry[OutboxMessage] = Registry("outbox messages")

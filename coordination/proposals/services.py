@@ -181,6 +181,7 @@ def proposal_build(
     line repeating "down" every few seconds); returns None then. ``proposal_id``: fill in a
     requested proposal (202 already answered with its id).
     """
+    started = timezone.now()
     if proposal_id is None and _unchanged(lines):
         return None  # the line's open proposal already answers this picture
     try:
@@ -241,8 +242,11 @@ def proposal_build(
                 reason=f"replaced by proposal #{proposal.pk}",
                 by=proposal,
             )
+        # Where the time went: first signal → build started (ingest, apply, exception,
+        # queue) → snapshot → solve → save.
         proposal.timings = {
             **proposal.timings,
+            "before_build": round((started - first_signal_at).total_seconds(), 3),
             "save": round(time.perf_counter() - saving, 3),
         }
         Proposal.objects.filter(pk=proposal.pk).update(timings=proposal.timings)
@@ -460,7 +464,7 @@ def proposal_approve(
                 aggregate=f"line:{code}",
                 data={
                     "line": code,
-                    "proposal": proposal.pk,
+                    "proposal": str(proposal.pk),
                     "jobs": [
                         {"job": r["job"], "sequence": r["position"] * 10,
                          "planned_start": r["start"], "planned_end": r["end"]}

@@ -57,3 +57,12 @@ def next_shift_gantt(code: str):
 @register.inclusion_tag("planning/_case_proposals_list.html")
 def case_proposals(case):
     return {"proposals": proposals_of(case.pk)}
+
+
+@register.filter
+def plan_time(value):
+    """An ISO 8601 string of a stored schedule as a local date-time (for ``|date``)."""
+    from django.utils.dateparse import parse_datetime
+
+    when = parse_datetime(value) if isinstance(value, str) else value
+    return timezone.localtime(when) if when is not None else ""
