@@ -7,7 +7,8 @@ change. The rank is the apparent-tardiness-cost rule a planner would apply by ha
 date, plus the changeover it saves after the job before it; blocked jobs (material short,
 held lots of the order's item) sink to the bottom.
 
-- **run next**: the first job that may start (the running job stays first);
+- **running**: the running job stays first;
+- **run next**: the best-ranked job that may start;
 - **expedite**: due-date risk — at today's sequence it ends after its due date, or its
   slack is under a shift, and it outranks the job before it;
 - **defer**: blocked (material not ready, held lots), or far from its due date with
@@ -43,7 +44,7 @@ class Priority:
     due_at: datetime
     planned_start: datetime
     planned_end: datetime
-    advice: str  # run_next, expedite, keep, defer
+    advice: str  # running, run_next, expedite, keep, defer
     score: float
     reasons: list[str] = field(default_factory=list)
     late_minutes: int = 0
@@ -96,7 +97,6 @@ def line_priorities(code: str, *, now: datetime | None = None) -> list[Priority]
         clock = end
         slack = (order.due_at - now).total_seconds() / 60 - work
         score = weight / work * math.exp(-max(slack, 0) / (2 * mean))
-        saved = setup - (matrix.get((running.item.family, job.item.family), 0) if running else 0)
         reasons = [f"tier {order.customer.tier} customer, priority {order.priority}"]
         late = max(0, int((end - order.due_at).total_seconds() // 60))
         if late:
@@ -104,15 +104,20 @@ def line_priorities(code: str, *, now: datetime | None = None) -> list[Priority]
         elif slack < SHIFT.total_seconds() / 60:
             reasons.append(f"due in {_hm(max(slack + work, 0))}, {_hm(max(slack, 0))} of slack")
         if running and job is not running and job.item.family == running.item.family:
-            reasons.append(f"same family as the running job: no {_hm(saved or setup)} changeover")
-            score *= 1.2
-        blocked = []
-        if job.number in short or job.item_id in short:
-            blocked.append("material not ready (open shortage)")
+            across = max((v for (a, _), v in matrix.items() if a == job.item.family), default=0)
+            same = matrix.get((job.item.family, job.item.family), 0)
+            if across > same:
+                reasons.append(
+                    f"same family as the running job: {_hm(same)} changeover instead of up to "
+                    f"{_hm(across)}"
+                )
+                score *= 1.2
         if job.item_id in held_items:
-            blocked.append(f"lots of {job.item.code} on hold")
-        if blocked:
-            reasons += blocked
+            # Held finished stock of the item cannot cover the order: making it matters more.
+            reasons.append(f"lots of {job.item.code} on hold: stock cannot cover the order")
+            score *= 1.1
+        if job.number in short:
+            reasons.append("material not ready (open shortage)")
             score *= 0.01
         else:
             reasons.append("material ready")
@@ -130,14 +135,15 @@ def line_priorities(code: str, *, now: datetime | None = None) -> list[Priority]
         rows, key=lambda r: (r.status != Job.Status.RUNNING, -r.score, r.due_at, r.job)
     )
     today = [r.job for r in rows]
+    first_free = next((r for r in ordered if r.status != Job.Status.RUNNING), None)
     for rank, row in enumerate(ordered, 1):
         row.rank = rank
-        blocked = any("not ready" in r or "on hold" in r for r in row.reasons)
-        if rank == 1 or (row is ordered[1] and ordered[0].status == Job.Status.RUNNING):
-            row.advice = "run_next" if not blocked else "defer"
-            if row.status == Job.Status.RUNNING:
-                row.advice = "run_next"
-                row.reasons.insert(0, "running now")
+        blocked = any("not ready" in r for r in row.reasons)
+        if row.status == Job.Status.RUNNING:
+            row.advice = "running"
+            row.reasons.insert(0, "running now")
+        elif row is first_free and not blocked:
+            row.advice = "run_next"
             if line_down:
                 row.reasons.append(f"line {line.code} is {line.status}: next once it runs")
         elif blocked:

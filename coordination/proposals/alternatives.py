@@ -153,9 +153,18 @@ def schedule_rows(snap: Snapshot, result: Result) -> tuple[list[dict], list[dict
 
 
 def explain(
-    snap: Snapshot, base: dict, base_rows: list[dict], kpi: dict, rows: list[dict]
+    snap: Snapshot,
+    base: dict,
+    base_rows: list[dict],
+    kpi: dict,
+    rows: list[dict],
+    *,
+    orders: bool = True,
 ) -> list[str]:
-    """Plain sentences: what it saves and costs against the baseline, then the main moves."""
+    """Plain sentences: what it saves and costs against the baseline, then the main moves.
+
+    ``orders=False``: the same without order numbers, tiers and priorities (for roles that
+    do not read orders)."""
     sentences = []
     before = {r["job"]: r for r in base_rows}
     saved = base["lateness_minutes"] - kpi["lateness_minutes"]
@@ -191,10 +200,12 @@ def explain(
         f"{base['late_jobs']} → {kpi['late_jobs']}."
     )
     if orders_worse and saved > 0:
-        shown = ", ".join(sorted(orders_worse)[:3])
-        sentences.append(
-            f"Later than today for {shown}" + (" …" if len(orders_worse) > 3 else "") + "."
-        )
+        if orders:
+            shown = ", ".join(sorted(orders_worse)[:3])
+            more = " …" if len(orders_worse) > 3 else ""
+        else:
+            shown, more = f"{len(orders_worse)} order{'s' if len(orders_worse) != 1 else ''}", ""
+        sentences.append(f"Later than today for {shown}{more}.")
     moves = []
     for r in rows:
         old = before.get(r["job"])
@@ -206,7 +217,9 @@ def explain(
     moves.sort(key=lambda m: -m[0])
     for _, r, old, shift in moves[:3]:
         info = snap.jobs[r["job"]]
-        who = f"{r['job']} ({info.order}, tier {info.tier}, priority {info.priority})"
+        who = r["job"]
+        if orders:
+            who += f" ({info.order}, tier {info.tier}, priority {info.priority})"
         if r["line"] != old["line"]:
             what = f"{who} moves from {old['line']} to {r['line']}"
         else:
@@ -256,6 +269,7 @@ def build(
                 "changeovers": changeovers,
                 "sequences": plan.result.sequences,
                 "explanation": explain(snap, base_kpis, base_rows, kpi, rows),
+                "explanation_floor": explain(snap, base_kpis, base_rows, kpi, rows, orders=False),
                 "also": [],
                 "method": plan.result.method,
                 "proven_optimal": plan.result.proven_optimal,

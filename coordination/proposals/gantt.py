@@ -64,8 +64,9 @@ def gantt_build(
         info = jobs.get(row["job"], {})
         start, end = x(row["start_min"]), x(row["end_min"])
         late = row.get("late_minutes", 0) > 0
+        order = f" · {info['order']}" if info.get("order") else ""
         title = (
-            f"{row['job']} · {info.get('order', '')} · "
+            f"{row['job']}{order} · "
             f"{timezone.localtime(origin + timedelta(minutes=row['start_min'])):%a %H:%M} to "
             f"{timezone.localtime(origin + timedelta(minutes=row['end_min'])):%H:%M}"
             + (f" · {row['late_minutes']} min late" if late else "")

@@ -47,16 +47,27 @@ def _deltas(base: dict, kpis: dict) -> list[dict]:
     return rows
 
 
-def proposal_page(proposal: Proposal, alternative: str | None = None) -> dict:
-    """The Gantt before/after of the chosen alternative, every alternative's KPI deltas."""
+def proposal_page(
+    proposal: Proposal, alternative: str | None = None, *, orders_visible: bool = True
+) -> dict:
+    """The Gantt before/after of the chosen alternative, every alternative's KPI deltas.
+
+    Without ``orders_visible`` (maintenance) no order number, tier or due date is shown."""
     if not proposal.is_ready:
         return {"ready": False}
     chosen = proposal.alternative(alternative or "") or proposal.alternatives[0]
+    if not orders_visible:
+        chosen = {**chosen, "explanation": chosen.get("explanation_floor", [])}
     lines = chosen.get("lines") or proposal.lines
     baseline = proposal.baseline
     base_kpis = chosen.get("baseline_kpis") or baseline["kpis"]
     horizon = horizon_of(baseline, chosen)
     snapshot = proposal.snapshot
+    if not orders_visible:
+        snapshot = {
+            **snapshot,
+            "jobs": {n: {"family": j.get("family", "")} for n, j in snapshot["jobs"].items()},
+        }
     before = gantt_build(baseline, lines=lines, snapshot=snapshot, origin=proposal.origin,
                          horizon=horizon)  # fmt: skip
     after = gantt_build(chosen, lines=lines, snapshot=snapshot, origin=proposal.origin,
@@ -66,7 +77,7 @@ def proposal_page(proposal: Proposal, alternative: str | None = None) -> dict:
          "selected": a["key"] == chosen["key"]}
         for a in proposal.alternatives
     ]  # fmt: skip
-    jobs = snapshot.get("jobs") or {}
+    jobs = (snapshot.get("jobs") or {}) if orders_visible else {}
     rows = [
         {**r, **{"order": jobs.get(r["job"], {}).get("order"),
                  "tier": jobs.get(r["job"], {}).get("tier"),

@@ -61,9 +61,12 @@ class ProposalSerializer(serializers.ModelSerializer):
         return {"kpis": _kpis(base.get("kpis")), "jobs": _jobs(base.get("jobs"))}
 
     def get_alternatives(self, obj) -> list[dict]:
+        request = self.context.get("request")
+        orders = request is None or request.user.has_perm("coordination.view_order")
+        text = "explanation" if orders else "explanation_floor"
         return [
             {"key": a["key"], "label": a["label"], "kpis": _kpis(a["kpis"]),
-             "jobs": _jobs(a["jobs"]), "explanation": a["explanation"]}
+             "jobs": _jobs(a["jobs"]), "explanation": a.get(text, a["explanation"])}
             for a in obj.alternatives or []
         ]  # fmt: skip
 

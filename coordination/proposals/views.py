@@ -56,7 +56,8 @@ def proposal_detail(request, pk):
     proposal = _proposal_or_404(pk)
     if request.htmx and request.GET.get("part") == "status" and not proposal.ready_at:
         return render(request, "planning/proposal.html#building", {"proposal": proposal})
-    page = proposal_page(proposal, request.GET.get("alt"))
+    orders_visible = request.user.has_perm("coordination.view_order")
+    page = proposal_page(proposal, request.GET.get("alt"), orders_visible=orders_visible)
     offered = proposal_actions_offered(proposal, request.user) if page["ready"] else []
     chosen = page.get("chosen")
     forms = {}
@@ -71,7 +72,7 @@ def proposal_detail(request, pk):
         "forms": forms,
         "pin_form": PinForm() if "approve" in offered else None,
         "decision": getattr(proposal, "decision", None) if proposal.status == "approved" else None,
-        "orders_visible": request.user.has_perm("coordination.view_order"),
+        "orders_visible": orders_visible,
     }
     if request.htmx and request.GET.get("part") == "status":
         response = render(request, "planning/proposal.html#building", context)
