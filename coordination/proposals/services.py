@@ -424,6 +424,8 @@ def proposal_approve(
             job = jobs.get(row["job"])
             if job is None or job.status not in ACTIVE:
                 raise ProposalStaleError(f"job {row['job']} is no longer open: re-run the proposal")
+            # A running job keeps the start it had (it started); its end moves.
+            start = job.planned_start if job.status == Job.Status.RUNNING else _at(row["start"])
             transition_apply(
                 job.resequence,
                 actor=actor,
@@ -431,7 +433,7 @@ def proposal_approve(
                 reason=reason[:2000],
                 line=lines[row["line"]],
                 sequence=row["position"] * 10,
-                planned_start=_at(row["start"]),
+                planned_start=min(start, _at(row["end"])),
                 planned_end=_at(row["end"]),
             )
             info = proposal.snapshot["jobs"][row["job"]]

@@ -1,6 +1,9 @@
 """Celery tasks of proposals: thin, they take ids and call a service."""
 
+import threading
+
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.utils.dateparse import parse_datetime
 
 from . import services
@@ -42,14 +45,23 @@ def proposal_outcomes_task() -> int:
 
 
 _warmed = False
+_warming = threading.Lock()
 
 
 def _warm() -> None:
     """Compile the core's Numba search once per worker process, before the first solve (its
-    time limit would otherwise be spent compiling)."""
+    time limit would otherwise be spent compiling). A build arriving while the start-up warm
+    up runs waits for it."""
     global _warmed
-    if not _warmed:
-        from coordination.scheduling.compiled import warm_up
+    with _warming:
+        if not _warmed:
+            from coordination.scheduling.compiled import warm_up
 
-        warm_up()
-        _warmed = True
+            warm_up()
+            _warmed = True
+
+
+@worker_process_init.connect(weak=False)
+def _warm_at_start(**kwargs) -> None:
+    """Each worker process compiles in the background as it starts, not on the first down."""
+    threading.Thread(target=_warm, name="proposal-warm-up", daemon=True).start()

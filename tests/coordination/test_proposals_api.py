@@ -84,6 +84,7 @@ def test_a_huge_or_odd_id_is_a_404(changed, api):
 
 def test_approval_writes_jobs_decision_task_and_mes_message(changed, api):
     chosen = changed.alternatives[0]
+    running_start = m.Job.objects.get(number="WO-1").planned_start
     response = api("planner").post(
         _url(changed, "approve"),
         {"alternative": chosen["key"], "rationale": "customer called"},
@@ -97,7 +98,10 @@ def test_approval_writes_jobs_decision_task_and_mes_message(changed, api):
     for row in p1:
         job = jobs[row["job"]]
         assert job.sequence == row["position"] * 10
-        assert job.planned_start.isoformat() == row["start"]
+        if job.status == "running":  # it started: its start stays, its end moves
+            assert job.planned_start == running_start
+        else:
+            assert job.planned_start.isoformat() == row["start"]
         assert job.planned_end.isoformat() == row["end"]
     audits = m.StateChange.objects.filter(
         content_type=ContentType.objects.get_for_model(m.Job), transition="resequence"
@@ -268,3 +272,12 @@ def test_roles_that_do_not_read_orders_get_explanations_without_them(changed, ap
     text = " ".join(s for a in maintenance["alternatives"] for s in a["explanation"])
     assert "SO-" not in text and "tier " not in text
     assert len(maintenance["alternatives"]) == len(planner["alternatives"])
+
+
+def test_a_proposal_still_being_built_cannot_be_approved(pp, api, role_user):
+    pending = services.proposal_request(line_code="P1", actor=role_user("planner", username="p"))
+    response = api("planner").post(
+        _url(pending, "approve"), {"alternative": "least_tardiness", "rationale": "ok"},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 409 and response.json()["code"] == "proposal_not_ready"
