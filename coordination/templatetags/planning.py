@@ -66,3 +66,18 @@ def plan_time(value):
 
     when = parse_datetime(value) if isinstance(value, str) else value
     return timezone.localtime(when) if when is not None else ""
+
+
+@register.inclusion_tag("planning/_task_proposal.html")
+def task_proposal(task):
+    """On a planner's task card (inbox, task page): the exception's open proposal, if any."""
+    from coordination.proposals.models import Proposal
+
+    proposal = None
+    if task.case_id and getattr(task.owner_group, "name", "") == "planner":
+        proposal = (
+            Proposal.objects.filter(case_id=task.case_id, status=Proposal.Status.PROPOSED)
+            .order_by("-pk")
+            .first()
+        )
+    return {"proposal": proposal}

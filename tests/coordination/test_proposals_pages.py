@@ -158,3 +158,22 @@ def test_the_actual_outcome_is_recorded_once_the_approved_jobs_complete(down_pro
     weight = down_proposal.snapshot["jobs"]["WO-2"]["weight"]
     assert decision.actual["weighted_tardiness"] == weight * 30
     assert decision.actual["late_jobs"] == 1 and decision.actual["completed_jobs"] == 8
+
+
+def test_a_planners_task_card_links_the_open_proposal(settings, signal):
+    settings.PROPOSAL_SOLVE_SECONDS = 0.2
+    proposal_plant()
+    signal("order.changed", {"order": "SO-8", "change": "priority", "priority": 1}, site="PP")
+    case = ExceptionCase.objects.get(kind="order_change", key="SO-8")
+    proposal = services.proposal_build(
+        lines=["P1"], trigger="order_change", case_id=case.pk, first_signal_at=case.first_seen_at
+    )
+    from workflows.models import Task
+
+    task = Task.objects.get(case=case, owner_group__name="planner")
+    html = Template("{% load planning %}{% task_proposal task %}").render(Context({"task": task}))
+    assert f"/plan/proposals/{proposal.pk}/" in html and "completes this task" in html
+    sales = Task.objects.get(case=case, owner_group__name="sales")
+    assert "plan/proposals" not in Template("{% load planning %}{% task_proposal t %}").render(
+        Context({"t": sales})
+    )
