@@ -115,3 +115,37 @@ def test_what_would_change_the_answer_changes_the_input_version(pp, change):
     before = snapshot_take(["P1"]).version
     change()
     assert snapshot_take(["P1"]).version != before
+
+
+def test_pinning_a_job_to_another_line_and_a_position(pp, role_user, settings):
+    settings.PROPOSAL_SOLVE_SECONDS = 0.3
+    first = _build()
+    planner = role_user("planner")
+    pinned = services.proposal_request(
+        line_code="P1", actor=planner, based_on=first.pk,
+        pins=[{"job": "WO-5", "line": "P2", "position": None},
+              {"job": "WO-8", "line": None, "position": 1}],
+    )  # fmt: skip
+    built = services.proposal_build_for_request(pinned.pk)
+    assert built.is_ready and built.lines == ["P1", "P2"]
+    first.refresh_from_db()
+    assert first.status == "superseded"
+    for alt in built.alternatives:
+        where = {r["job"]: r for r in alt["jobs"]}
+        assert where["WO-5"]["line"] == "P2"
+        p1 = [r["job"] for r in alt["jobs"] if r["line"] == "P1"]
+        assert p1[:2] == ["WO-1", "WO-8"]  # running, then the pinned job first
+    # The baseline is today's plan: WO-5 still on P1 there.
+    assert {r["job"]: r["line"] for r in built.baseline["jobs"]}["WO-5"] == "P1"
+
+
+def test_a_pin_on_an_unknown_or_running_job_is_refused(pp, role_user):
+    from kernel.errors import InvalidInputError
+
+    planner = role_user("planner")
+    with pytest.raises(InvalidInputError):
+        snapshot_take(["P1"], pins=[{"job": "WO-1", "line": None, "position": 2}])
+    with pytest.raises(InvalidInputError):
+        snapshot_take(["P1"], pins=[{"job": "WO-99", "line": None, "position": 2}])
+    with pytest.raises(InvalidInputError):
+        services.proposal_request(line_code="P1", actor=planner, pins=[{"job": "WO-2"}])
