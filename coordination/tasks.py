@@ -13,4 +13,8 @@ def heartbeat_task(token: str = "") -> None:
 
 
 # Celery discovers ``<app>.tasks``; the proposals' tasks live in their package.
-from .proposals.tasks import proposal_build_task, proposal_outcomes_task  # noqa: E402, F401
+from .proposals.tasks import (  # noqa: E402, F401
+    proposal_build_task,
+    proposal_maintenance_sweep_task,
+    proposal_outcomes_task,
+)

@@ -371,6 +371,37 @@ def proposal_build_for_request(proposal_id: int) -> Proposal | None:
     )
 
 
+def proposals_maintenance_sweep(now: datetime | None = None) -> int:
+    """Beat: a planned maintenance window (no exception is raised for planned work) that no
+    proposal of its line has seen yet gets one. Unplanned maintenance raises a downtime
+    exception and is triggered by it at once. Returns the proposals built."""
+    from coordination.models import MaintenanceWindow
+
+    now = now or timezone.now()
+    built = 0
+    windows = (
+        MaintenanceWindow.objects.filter(
+            kind=MaintenanceWindow.Kind.PLANNED,
+            status__in=[MaintenanceWindow.Status.SCHEDULED, MaintenanceWindow.Status.STARTED],
+            expected_end__gt=now,
+        )
+        .select_related("line")
+        .order_by("line__code", "updated_at")
+    )
+    for window in windows:
+        seen = Proposal.objects.filter(line=window.line, created_at__gte=window.updated_at)
+        if seen.exists():
+            continue  # a proposal built since it was known includes it
+        proposal = proposal_build(
+            lines=[window.line.code],
+            trigger=Proposal.Trigger.MAINTENANCE,
+            first_signal_at=window.updated_at,
+            detail=f"planned maintenance {window.work_order} on {window.line.code}",
+        )
+        built += proposal is not None
+    return built
+
+
 # --- approve and reject ------------------------------------------------------------------------
 
 

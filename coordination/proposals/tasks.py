@@ -44,6 +44,13 @@ def proposal_outcomes_task() -> int:
     return services.proposal_outcomes_record()
 
 
+@shared_task(name="coordination.proposal_maintenance_sweep")
+def proposal_maintenance_sweep_task() -> int:
+    """Beat: planned maintenance windows no proposal has seen yet get one."""
+    _warm()
+    return services.proposals_maintenance_sweep()
+
+
 _warmed = False
 _warming = threading.Lock()
 

@@ -135,3 +135,19 @@ def test_a_newer_proposal_supersedes_the_open_one(pp, fire):
     proposals = fire("equipment.status", {"line": "P1", "status": "down"})
     assert [p.status for p in proposals] == ["superseded", "proposed"]
     assert proposals[0].superseded_by_id == proposals[1].pk
+
+
+def test_planned_maintenance_gets_a_proposal_from_the_sweep(pp):
+    from coordination.proposals.services import proposals_maintenance_sweep
+
+    start = timezone.now() + timedelta(hours=2)
+    m.MaintenanceWindow.objects.create(
+        work_order="PM-1", line=m.Line.objects.get(code="P1"), kind="planned",
+        status="scheduled", starts_at=start, expected_end=start + timedelta(hours=1),
+        updated_at=timezone.now(),
+    )  # fmt: skip
+    assert proposals_maintenance_sweep() == 1
+    proposal = Proposal.objects.get(line__code="P1")
+    assert proposal.trigger == "maintenance" and proposal.is_ready
+    assert any(w["reason"] == "maintenance PM-1" for w in proposal.snapshot["windows"]["P1"])
+    assert proposals_maintenance_sweep() == 0  # seen: nothing new
