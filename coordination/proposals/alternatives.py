@@ -67,7 +67,9 @@ def _seconds() -> float:
     return float(getattr(settings, "PROPOSAL_SOLVE_SECONDS", 1.0))
 
 
-def plans_solve(snap: Snapshot, *, move_to: dict[str, list[str]] | None = None) -> list[Plan]:
+def plans_solve(
+    snap: Snapshot, *, move_to: dict[str, list[str]] | None = None, only: str | None = None
+) -> list[Plan]:
     """The alternatives where they differ, each checked. ``move_to``: per job the lines it
     may move to (a labour shortfall: moving work instead of running short-crewed)."""
     limit = _seconds()
@@ -93,6 +95,8 @@ def plans_solve(snap: Snapshot, *, move_to: dict[str, list[str]] | None = None) 
         )  # fmt: skip
     plans: list[Plan] = []
     for key, label, problem in wanted:
+        if only is not None and key != only:
+            continue
         result = solve(problem, time_limit=limit, seed=0)
         plans.append(Plan(key, label, problem, _checked(problem, result, label)))
     return plans
@@ -241,7 +245,7 @@ def explain(
 
 
 def build(
-    snap: Snapshot, *, move_to: dict[str, list[str]] | None = None
+    snap: Snapshot, *, move_to: dict[str, list[str]] | None = None, only: str | None = None
 ) -> tuple[dict, list[dict], dict]:
     """(baseline, alternatives, timings) for the proposal's stored form."""
     began = time.perf_counter()
@@ -250,7 +254,7 @@ def build(
     base_rows, base_changeovers = schedule_rows(snap, base_result)
     baseline = {"kpis": base_kpis, "jobs": base_rows, "changeovers": base_changeovers}
     solved_at = time.perf_counter()
-    plans = plans_solve(snap, move_to=move_to)
+    plans = plans_solve(snap, move_to=move_to, only=only)
     solve_seconds = time.perf_counter() - solved_at
     alternatives: list[dict] = []
     for plan in plans:

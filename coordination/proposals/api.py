@@ -1,7 +1,12 @@
 """Proposals API: read (every function), approve / reject (planners, through the action
 table), ask for one on a line (202 with its id), the line's ranked priorities."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers as drf
 from rest_framework import status
 from rest_framework.decorators import action, api_view, permission_classes
@@ -76,7 +81,11 @@ class ProposalViewSet(FilteredReadViewSet):
         return Response(ProposalSerializer(proposal).data)
 
 
+LINE_CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="line code, e.g. L1")
+
+
 @extend_schema(
+    parameters=[LINE_CODE],
     request=ResequenceInput,
     responses={202: inline_serializer("ResequenceAccepted", {"id": drf.IntegerField(),
                                                              "status": drf.CharField()})},
@@ -104,7 +113,10 @@ def line_resequence(request, code: str):
     return Response({"id": proposal.pk, "status": proposal.status}, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(responses=OpenApiResponse(description="the line's jobs, ranked, with reasons"))
+@extend_schema(
+    parameters=[LINE_CODE],
+    responses=OpenApiResponse(description="the line's jobs, ranked, with reasons"),
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def line_priorities_view(request, code: str):

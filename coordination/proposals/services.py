@@ -9,6 +9,7 @@ transaction: all of it or nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import datetime
@@ -91,11 +92,14 @@ def proposal_compute(lines: list[str], *, pins=None, reference=None, now=None) -
                 n: sorted({wide.home[n], *(targets if wide.home[n] in short else [])})
                 for n in wide.jobs
             }
+            families = dict(
+                Line.objects.filter(code__in=wide.lines).values_list("code", "families")
+            )
             move_to = {
-                n: [c for c in lines_ if _can_run(c, wide.jobs[n].family)]
+                n: [c for c in lines_ if not families[c] or wide.jobs[n].family in families[c]]
                 for n, lines_ in move_to.items()
             }
-            wide_base, moved, more = alt.build(wide, move_to=move_to)
+            wide_base, moved, more = alt.build(wide, move_to=move_to, only="move_work")
             extra = next((a for a in moved if a["key"] == "move_work"), None)
             if extra is not None:
                 # Measured against today's sequences of all these lines, not only the short one.
@@ -139,14 +143,8 @@ def _jobs_json(snap) -> dict:
     }  # fmt: skip
 
 
-def _can_run(code: str, family: str) -> bool:
-    families = Line.objects.filter(code=code).values_list("families", flat=True).first() or []
-    return not families or family in families
-
-
 def alt_version(*versions: str) -> str:
-    import hashlib
-
+    """One version of several snapshots (a short line and the lines work may move to)."""
     return hashlib.sha256("|".join(versions).encode()).hexdigest()
 
 
