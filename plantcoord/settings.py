@@ -383,6 +383,25 @@ CELERY_BEAT_SCHEDULE["reconcile"] = {
     "options": {"expires": RECONCILE_SECONDS},
 }
 
+# Resequencing proposals (coordination/proposals/): seconds the solver gets per alternative;
+# how often beat looks for planned maintenance no proposal has seen, and records the actual
+# outcome of approved sequences.
+PROPOSAL_SOLVE_SECONDS = env.float("PROPOSAL_SOLVE_SECONDS", default=0.8)
+if not 0.05 <= PROPOSAL_SOLVE_SECONDS <= 60:
+    raise ImproperlyConfigured("PROPOSAL_SOLVE_SECONDS must be between 0.05 and 60 seconds")
+PROPOSAL_OUTCOME_SECONDS = env.float("PROPOSAL_OUTCOME_SECONDS", default=300.0)
+PROPOSAL_SWEEP_SECONDS = env.float("PROPOSAL_SWEEP_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE["proposal-maintenance-sweep"] = {
+    "task": "coordination.proposal_maintenance_sweep",
+    "schedule": PROPOSAL_SWEEP_SECONDS,
+    "options": {"expires": PROPOSAL_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["proposal-outcomes"] = {
+    "task": "coordination.proposal_outcomes",
+    "schedule": PROPOSAL_OUTCOME_SECONDS,
+    "options": {"expires": PROPOSAL_OUTCOME_SECONDS},
+}
+
 # --- logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
