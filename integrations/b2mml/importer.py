@@ -36,6 +36,8 @@ STOCK_CUSTOMER = "STOCK"  # the customer of make-to-stock orders (a request nami
 CUSTOMER_PARAMETER = "Customer"  # the ProductionParameter (ID) that names an order's customer
 MAX_NUMBER = 20  # Order.number and Job.number columns
 MAX_CODE = 40  # Item.code, Lot.code, Location.code
+MAX_COUNT = 2_147_483_647  # order and job quantities land in 32-bit integer columns
+MAX_QUANTITY = Decimal("99999999999")  # lot quantities land in numeric(14, 3) columns
 # What a key must be allowed to send to import each family (``Integration.allowed_types``).
 FAMILY_TYPES = {
     "schedule": "order.changed",
@@ -199,6 +201,8 @@ class _Run:
                 self.problem(value_element, f"{text!r} is not a whole number ({kind})")
             elif quantity and number < 0:
                 self.problem(value_element, f"quantity {text} must be ≥ 0")
+            elif quantity and number > MAX_QUANTITY:
+                self.problem(value_element, f"quantity {text} must be ≤ {MAX_QUANTITY:,}")
 
     @staticmethod
     def number(text: str) -> Decimal | None:
@@ -226,7 +230,10 @@ class _Run:
         sites = list(Site.objects.all()[:2])
         if len(sites) == 1:
             return sites[0]
-        self.problem(element, "the importing integration has no site and the plant has several")
+        if sites:
+            self.problem(element, "the importing integration has no site and the plant has several")
+        else:
+            self.problem(element, "the plant has no site yet")
         return None
 
     def equipment(self, element) -> str:
@@ -370,8 +377,8 @@ def _request(run: _Run, request, schedule_line: str) -> None:
             run.note(
                 quantity_element, f"{amount} rounded up to {quantity}: orders count whole units"
             )
-        if quantity < 1:
-            run.problem(quantity_element, "an order's quantity must be at least 1")
+        if not 1 <= quantity <= MAX_COUNT:
+            run.problem(quantity_element, f"an order's quantity must be 1 to {MAX_COUNT:,}")
             return
     # Customer, priority.
     customer = None
@@ -433,6 +440,12 @@ def _request(run: _Run, request, schedule_line: str) -> None:
         if start is None or end is None:
             run.note(segment, f"no job: line {line.code} but no start and end time to plan it")
             continue
+        if start > end:  # each pair was checked; a window pieced together may still cross
+            run.problem(
+                segment,
+                f"the job would start ({start.isoformat()}) after it ends ({end.isoformat()})",
+            )
+            continue
         label = run.text(segment, "ID") or run.text(segment, "ProcessSegmentID") or str(position)
         job_number = f"{number}/{label}"
         if len(job_number) > MAX_NUMBER:
@@ -440,16 +453,11 @@ def _request(run: _Run, request, schedule_line: str) -> None:
             continue
         own = _produced(run, segment)
         segment_amount, _, _ = run.quantity(own if own is not None else segment)
-        jobs.append(
-            (
-                segment,
-                job_number,
-                line,
-                math.ceil(segment_amount or quantity) or quantity,
-                start,
-                end,
-            )
-        )
+        job_quantity = math.ceil(segment_amount) if segment_amount else quantity
+        if not 1 <= job_quantity <= MAX_COUNT:
+            run.problem(segment, f"a job's quantity must be 1 to {MAX_COUNT:,}")
+            continue
+        jobs.append((segment, job_number, line, job_quantity, start, end))
     site = site or (existing.site if existing else None) or run.site(request)
     if site is None or run.problems:
         return

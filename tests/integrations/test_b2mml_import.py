@@ -359,3 +359,34 @@ def test_key_that_may_not_send_progress_may_not_import_performance(integration):
 
     with pytest.raises(ImportForbiddenError):
         run(COCOP / "ProcessProductionSchedule.xml", integration)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1e15", "must be ≤ 99,999,999,999"),
+        ("3000000000", "an order's quantity must be 1 to 2,147,483,647"),
+        ("0", "an order's quantity must be 1 to"),
+        ("-2", "must be ≥ 0"),
+        ("NaN", "is not a number (double)"),
+    ],
+)
+def test_quantity_that_cannot_be_an_order_is_refused(integration, value, reason):
+    text = (COCOP / "ProcessProductionSchedule.xml").read_text()
+    text = text.replace(
+        "<QuantityString>11.9</QuantityString>", f"<QuantityString>{value}</QuantityString>"
+    )
+    before = written()
+    with pytest.raises(B2mmlError) as refused:
+        b2mml_import(text.encode(), integration=integration)
+    assert any(reason in p.reason for p in refused.value.problems), refused.value.problems
+    assert written() == before
+
+
+def test_time_the_database_cannot_hold_is_refused(integration):
+    text = (COCOP / "ProcessProductionSchedule.xml").read_text()
+    text = text.replace("2019-04-24T15:30:00Z", "9999-12-31T23:59:59-14:00")
+    with pytest.raises(B2mmlError) as refused:
+        b2mml_import(text.encode(), integration=integration)
+    assert "years 1 to 9999" in refused.value.problems[0].reason
+    assert refused.value.problems[0].path.endswith("SegmentRequirement[1]/LatestEndTime")
