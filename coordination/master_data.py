@@ -20,7 +20,7 @@ from django.utils import timezone
 from kernel.errors import ConflictError
 
 from .models import Customer, Item, Job, Line, Location, Lot, Order, Site, StateChange, Stock
-from .quality import lot_hold_write
+from .quality import _hold_one
 
 
 @dataclass(frozen=True)
@@ -234,11 +234,10 @@ def lot_record(
         changed = bool(changes)
     if hold_reason is not None:
         if lot.status in Lot.USABLE:
-            lot = Lot.objects.select_for_update().get(pk=lot.pk)
-            lot_hold_write(
-                lot, actor=audit.actor, reason=hold_reason, defect_code="", via=audit.via,
-                audit=f"{audit.reason}: {hold_reason}" if audit.reason else "",
-            )  # fmt: skip
+            lot = Lot.objects.select_for_update().select_related("location__site").get(pk=lot.pk)
+            # A person's hold path: the audited transition, ``lot.held`` in the outbox, and
+            # the quality.hold signal the exceptions app raises its case from.
+            _hold_one(lot, actor=audit.actor, reason=hold_reason, defect_code="", via=audit.via)
             changed = True
     elif lot.status == Lot.Status.ON_HOLD:
         note = f"lot {code} stays on hold here: quality dispositions holds, not the ERP"

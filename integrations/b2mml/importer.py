@@ -617,7 +617,7 @@ def _lot(run: _Run, lot, *, parent: Lot | None) -> Lot | None:
     hold_reason = None
     key = status.replace(" ", "").replace("_", "").lower()
     if key in HOLD_STATUSES:
-        hold_reason = f"ERP status {status}"
+        hold_reason = f"ERP status {status} ({run.audit.reason})"
     elif status and key not in USABLE_STATUSES:
         run.note(run.child(lot, "Status"), f"status {status!r} is not mapped: status unchanged")
     created = not Lot.objects.filter(code=code).exists()

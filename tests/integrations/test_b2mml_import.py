@@ -20,6 +20,7 @@ from coordination.models import (
     StateChange,
     Stock,
 )
+from exceptions.models import ExceptionCase
 from integrations.b2mml.importer import b2mml_import, import_integration
 from integrations.b2mml.reader import B2mmlError, document_read
 from integrations.models import InboxEvent
@@ -217,6 +218,8 @@ def test_courbon_material_lot_and_sub_lot_chain(integration, master):
     assert sub.status == "on_hold" and "NotValid" in sub.hold_reason
     held = OutboxMessage.objects.get(topic="lot.held")
     assert held.payload["lot"] == "CRBN0001_LOT01_01"
+    case = ExceptionCase.objects.get(kind="quality_hold", key="CRBN0001_LOT01_01")
+    assert case.status == "open"  # the same signal as a person's hold
 
 
 def test_unknown_reference_names_the_element_and_writes_nothing(integration):
