@@ -196,3 +196,21 @@ def test_binary_mode_needs_a_key(live_server, key):
     )
     assert response.status_code == 401
     assert not InboxEvent.objects.exists()
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_the_sdks_older_v1_api_is_accepted_too(live_server, key, mode):
+    """Integrators on SDK 1.x code (``cloudevents.v1``: ``to_binary``/``to_structured``, an
+    unencoded ``+00:00`` in ``ce-time``) are not left out."""
+    from cloudevents.v1.conversion import to_binary, to_structured
+    from cloudevents.v1.http import CloudEvent as LegacyEvent
+
+    event = LegacyEvent(
+        {"type": "equipment.status", "source": "mes/legacy", "id": f"legacy-{mode}"},
+        {"line": "L2", "status": "idle"},
+    )
+    headers, body = (to_binary if mode == "binary" else to_structured)(event)
+    response = send(live_server, key, http.HTTPMessage(headers=headers, body=body))
+    assert response.status_code == 202, response.json()
+    row = InboxEvent.objects.get(source="mes/legacy", event_id=f"legacy-{mode}")
+    assert row.data == {"line": "L2", "status": "idle"}
