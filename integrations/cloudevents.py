@@ -393,6 +393,11 @@ def binary_event(meta: Mapping[str, Any], body: bytes, media_type: str) -> dict:
     for key, value in meta.items():
         if key.startswith(CE_META_PREFIX) and isinstance(value, str):
             name = key[len(CE_META_PREFIX) :].lower()
+            if name in ("data", "data_base64"):
+                raise BinaryModeError(
+                    400, "invalid_header", "binary mode: the data is the body, not a header",
+                    f"ce-{name}",
+                )  # fmt: skip
             event[name] = _header_text(name, value)
     if media_type:
         event["datacontenttype"] = media_type

@@ -214,3 +214,11 @@ def test_the_sdks_older_v1_api_is_accepted_too(live_server, key, mode):
     assert response.status_code == 202, response.json()
     row = InboxEvent.objects.get(source="mes/legacy", event_id=f"legacy-{mode}")
     assert row.data == {"line": "L2", "status": "idle"}
+
+
+def test_data_as_a_header_is_refused_naming_it(live_server, key):
+    message = http.to_binary_event(sdk_event("sdk-data-header"))
+    headers = {**message.headers, "ce-data": '{"line":"L1"}'}
+    response = send(live_server, key, http.HTTPMessage(headers, message.body))
+    assert response.status_code == 400
+    assert response.json()["extra"] == {"field": "ce-data"}
