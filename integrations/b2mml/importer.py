@@ -95,6 +95,7 @@ class _Run:
         self.integration = integration
         self.audit = audit
         self.problems: list[Problem] = []
+        self.found: dict[tuple, object] = {}
         self.result = ImportResult(local_name(document.root), document.version)
         self.zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
         area = self.child(document.root, "ApplicationArea")
@@ -145,19 +146,25 @@ class _Run:
         self.result.notes.append(problem_at(element, reason))
 
     def lookup(self, model, element, what: str, **where):
-        """The referenced record, or a problem naming the element that references it."""
-        found = model.objects.filter(**where).first()
+        """The referenced record, or a problem naming the element that references it. Master
+        records are looked up once per file (a schedule names the same lines and items over
+        and over)."""
+        key = (model, tuple(sorted(where.items())))
+        if key not in self.found:
+            self.found[key] = model.objects.filter(**where).first()
+        found = self.found[key]
         if found is None:
             value = next(iter(where.values()))
             self.problem(element, f"unknown {what} {value!r}: not in the plant picture")
         return found
 
     def savepoint(self, element, write):
-        """Run one record's write; a domain refusal becomes a problem at ``element`` (the
-        whole import is rolled back at the end, but every problem is reported)."""
+        """Run one record's write; a domain refusal becomes a problem at ``element`` and the
+        import goes on, so that every problem is reported. No savepoint is needed: a domain
+        refusal is raised by a check, not by a failed statement, so the transaction stays
+        usable, and any problem rolls the whole file back at the end."""
         try:
-            with transaction.atomic():
-                return write()
+            return write()
         except DomainError as exc:
             self.problem(element, exc.detail)
             return None
@@ -388,7 +395,10 @@ def _request(run: _Run, request, schedule_line: str) -> None:
         if customer is None:
             return
     elif existing is None:
-        customer = Customer.objects.filter(code=STOCK_CUSTOMER).first()
+        key = (Customer, (("code", STOCK_CUSTOMER),))
+        if key not in run.found:
+            run.found[key] = Customer.objects.filter(code=STOCK_CUSTOMER).first()
+        customer = run.found[key]
         if customer is None:
             run.problem(
                 request,
