@@ -319,9 +319,10 @@ PERFORMANCE = """<?xml version="1.0" encoding="UTF-8"?>
           <MaterialActual>
             <MaterialDefinitionID>FG-1</MaterialDefinitionID>
             <MaterialUse>Produced</MaterialUse>
-            <Quantity><QuantityString>{good}</QuantityString><DataType>integer</DataType></Quantity>
+            <Quantity><QuantityString>{good}</QuantityString><DataType>integer</DataType>
+              <UnitOfMeasure>EA</UnitOfMeasure></Quantity>
             <Quantity><QuantityString>7</QuantityString><DataType>integer</DataType>
-              <Key>Scrap</Key></Quantity>
+              <UnitOfMeasure>EA</UnitOfMeasure><Key>Scrap</Key></Quantity>
           </MaterialActual>
         </SegmentResponse>
       </ProductionResponse>
@@ -393,3 +394,38 @@ def test_time_the_database_cannot_hold_is_refused(integration):
         b2mml_import(text.encode(), integration=integration)
     assert "years 1 to 9999" in refused.value.problems[0].reason
     assert refused.value.problems[0].path.endswith("SegmentRequirement[1]/LatestEndTime")
+
+
+def test_v0401_schedule_with_a_line_and_times_creates_the_job(integration):
+    """Courbon's production order, given the line (Location) and window V0401 allows."""
+    raw = (COURBON / "PRO-20121210181416-27942.xml").read_bytes()
+    placed = raw.replace(
+        b"<ID>0010</ID>",
+        b"<ID>0010</ID><Location><EquipmentID>L1</EquipmentID>"
+        b"<EquipmentElementLevel>ProductionLine</EquipmentElementLevel></Location>"
+        b"<EarliestStartTime>2026-12-03T06:00:00+01:00</EarliestStartTime>"
+        b"<LatestEndTime>2026-12-03T08:00:00+01:00</LatestEndTime>",
+        1,
+    )
+    result = b2mml_import(placed, integration=integration)
+    job = Job.objects.get(number="258456/0010")
+    assert job.line.code == "L1" and job.item.code == "SO1215" and job.quantity == 1
+    assert job.planned_start.isoformat() == "2026-12-03T05:00:00+00:00"
+    assert job.order.due_at.isoformat() == "2026-12-03T07:00:00+00:00"
+    last = Job.objects.filter(line__code="L1").exclude(pk=job.pk).order_by("-sequence").first()
+    assert job.sequence == last.sequence + 10  # appended to the line's sequence
+    assert result.created == {"order": 1, "job": 1}
+
+
+@pytest.mark.parametrize("version", ["V0600", "V0401"])
+def test_production_performance_in_both_versions(integration, version):
+    job = Job.objects.filter(status="running").first()
+    now = timezone.now().replace(microsecond=0).isoformat()
+    xml = PERFORMANCE.format(now=now, job=job.number, good=5)
+    if version == "V0401":
+        xml = xml.replace(
+            "http://www.mesa.org/xml/B2MML-V0600", "http://www.wbf.org/xml/B2MML-V0401"
+        )
+    result = b2mml_import(xml.encode(), integration=integration)
+    assert result.version == version and result.events == {"accepted": 1}
+    assert InboxEvent.objects.get().data["good"] == 5
