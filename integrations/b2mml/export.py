@@ -7,6 +7,7 @@ an approved resequencing proposal (its own order and times) can be exported the 
 ``schedule_xml(jobs, ...)`` does not care where the rows came from.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -91,10 +92,14 @@ def order_jobs(number: str) -> list[ScheduledJob]:
     return _rows(jobs, orders=True)
 
 
+# Characters XML 1.0 cannot carry at all; a code typed into admin could hold one.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _sub(parent, name: str, text: str | None = None):
     element = etree.SubElement(parent, f"{{{NS}}}{name}")
     if text is not None:
-        element.text = text
+        element.text = _NOT_XML.sub("\ufffd", text)
     return element
 
 

@@ -198,3 +198,21 @@ def test_schedule_of_a_given_sequence_keeps_its_order():
         "Forecast",
         "Released",
     ]
+
+
+def test_line_without_open_jobs_exports_an_empty_valid_schedule(api, plant):
+    Line.objects.create(site=Line.objects.first().site, code="L9", name="new line")
+    response = api("supervisor").get("/api/v1/lines/L9/schedule.xml")
+    assert response.status_code == 200
+    root = _validates(response.content)
+    assert root.findall("b:ProductionRequest", NS) == []
+    assert root.findtext("b:HierarchyScope/b:EquipmentID", None, NS) == "L9"
+
+
+def test_export_survives_a_code_xml_cannot_carry():
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 12, 1, 6, tzinfo=UTC)
+    rows = [ScheduledJob("WO-\x0b1", "L1", "FG\x01", "EA", 1, start, start, "planned")]
+    root = _validates(schedule_xml(rows, schedule_id="x", description="d"))
+    assert root.findtext("b:ProductionRequest/b:ID", None, NS) == "WO-\ufffd1"
