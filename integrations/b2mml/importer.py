@@ -344,6 +344,7 @@ def _window(run: _Run, segment) -> tuple[datetime | None, datetime | None]:
 
 
 def _request(run: _Run, request, schedule_line: str) -> None:
+    known = len(run.problems)  # an earlier request's problems do not stop this one's checks
     number_element = run.child(request, "ID")
     number = run.text(request, "ID")
     if not number:
@@ -469,8 +470,10 @@ def _request(run: _Run, request, schedule_line: str) -> None:
             continue
         jobs.append((segment, job_number, line, job_quantity, start, end))
     site = site or (existing.site if existing else None) or run.site(request)
-    if site is None or run.problems:
+    if site is None or len(run.problems) > known:
         return
+    # Written even when another request of the file was refused: the domain's own checks
+    # (a running job, a closed order) report their problems too; the file is rolled back.
 
     order = run.savepoint(
         request,
@@ -522,27 +525,20 @@ def _material(run: _Run) -> None:
     for definition in run.doc.root.iter(q("MaterialDefinition")):
         _definition(run, definition)
     if run.problems:
-        return
+        return  # the lots below may name these materials
     for lot in run.doc.root.iter(q("MaterialLot")):
-        parent = _lot(run, lot, parent=None)
+        _lot(run, lot, parent=None)  # and its sub-lots, nested or not
+    # Sub-lots on their own (a MaterialSubLot message, or beside their lot) name their lot.
+    for sub in run.doc.root.iter(q("MaterialSubLot")):
+        if local_name(sub.getparent()) in ("MaterialLot", "MaterialSubLot"):
+            continue
+        code = run.text(sub, "MaterialLotID")
+        if not code:
+            run.problem(sub, "a sub-lot outside its lot must name it (MaterialLotID)")
+            continue
+        parent = run.lookup(Lot, run.child(sub, "MaterialLotID"), "lot", code=code)
         if parent is not None:
-            for sub in run.children(lot, "MaterialSubLot"):
-                _lot(run, sub, parent=parent)
-    root_name = local_name(run.doc.root)
-    if root_name.endswith("MaterialSubLot") or run.doc.noun == "MaterialInformation":
-        # Sub-lots outside a MaterialLot name their lot (MaterialLotID).
-        for sub in run.doc.root.iter(q("MaterialSubLot")):
-            if local_name(sub.getparent()) != "MaterialLot":
-                code = run.text(sub, "MaterialLotID")
-                parent = (
-                    run.lookup(Lot, run.child(sub, "MaterialLotID"), "lot", code=code)
-                    if code
-                    else None
-                )
-                if parent is None and not code:
-                    run.problem(sub, "a sub-lot outside its lot must name it (MaterialLotID)")
-                if parent is not None:
-                    _lot(run, sub, parent=parent)
+            _lot(run, sub, parent=parent)
 
 
 def _definition(run: _Run, definition) -> None:
@@ -608,6 +604,8 @@ def _lot_location(run: _Run, lot, parent: Lot | None, site: Site | None) -> Loca
 
 
 def _lot(run: _Run, lot, *, parent: Lot | None) -> Lot | None:
+    """One lot (or sub-lot) and, below it, its sub-lots."""
+    known = len(run.problems)
     code = run.text(lot, "ID")
     if not code or len(code) > MAX_CODE:
         run.problem(lot, f"a lot needs an ID of 1 to {MAX_CODE} characters")
@@ -617,7 +615,7 @@ def _lot(run: _Run, lot, *, parent: Lot | None) -> Lot | None:
         return None
     site = run.site(lot) if parent is None and not Lot.objects.filter(code=code).exists() else None
     location = _lot_location(run, lot, parent, site)
-    if run.problems:
+    if len(run.problems) > known:
         return None
     amount, unit, quantity_element = run.quantity(lot)
     if unit and item.uom and unit.upper() != item.uom.upper():
@@ -642,7 +640,11 @@ def _lot(run: _Run, lot, *, parent: Lot | None) -> Lot | None:
         run.result.count("sub-lot" if parent else "lot", created, changed)
         return record
 
-    return run.savepoint(lot, write)
+    record = run.savepoint(lot, write)
+    if record is not None:
+        for sub in run.children(lot, "MaterialSubLot"):
+            _lot(run, sub, parent=record)
+    return record
 
 
 # --- ProductionPerformance → production.progress events --------------------------------------

@@ -429,3 +429,67 @@ def test_production_performance_in_both_versions(integration, version):
     result = b2mml_import(xml.encode(), integration=integration)
     assert result.version == version and result.events == {"accepted": 1}
     assert InboxEvent.objects.get().data["good"] == 5
+
+
+MATERIAL = """<?xml version="1.0" encoding="UTF-8"?>
+<SyncMaterialInformation releaseID="1" xmlns="http://www.mesa.org/xml/B2MML-V0600">
+  <ApplicationArea><CreationDateTime>2026-12-01T08:00:00Z</CreationDateTime></ApplicationArea>
+  <DataArea>
+    <Sync/>
+    <MaterialInformation>
+      <MaterialLot>
+        <ID>LOT-B2-1</ID>
+        <MaterialDefinitionID>MAT-CAP-28</MaterialDefinitionID>
+        <Status>Valid</Status>
+        <MaterialSubLot>
+          <ID>LOT-B2-1-A</ID>
+          <Quantity><QuantityString>40</QuantityString></Quantity>
+          <MaterialSubLot><ID>LOT-B2-1-A1</ID><Status>Quarantine</Status></MaterialSubLot>
+        </MaterialSubLot>
+        <StorageLocation>{location}</StorageLocation>
+        <Quantity><QuantityString>{quantity}</QuantityString><UnitOfMeasure>EA</UnitOfMeasure></Quantity>
+      </MaterialLot>
+    </MaterialInformation>
+  </DataArea>
+</SyncMaterialInformation>
+"""
+
+
+def _location():
+    from coordination.models import Location
+
+    return Location.objects.filter(kind="warehouse").order_by("code").first()
+
+
+def test_v0600_lot_with_nested_sub_lots_and_its_stock(integration):
+    location = _location()
+    item = Item.objects.get(code="MAT-CAP-28")
+    stock = Stock.objects.filter(item=item, location=location).first()
+    before = stock.quantity if stock else Decimal(0)
+    xml = MATERIAL.format(location=location.code, quantity="250.5")
+    result = b2mml_import(xml.encode(), integration=integration)
+    assert result.created == {"lot": 1, "sub-lot": 2}
+    lot = Lot.objects.get(code="LOT-B2-1")
+    assert (lot.quantity, lot.location, lot.status) == (Decimal("250.5"), location, "available")
+    nested = Lot.objects.get(code="LOT-B2-1-A1")
+    assert nested.split_from.code == "LOT-B2-1-A" and nested.status == "on_hold"
+    assert Stock.objects.get(item=item, location=location).quantity == before + Decimal("250.5")
+    # The ERP corrects the count: stock follows the difference, audited.
+    b2mml_import(
+        MATERIAL.format(location=location.code, quantity="200").encode(), integration=integration
+    )
+    assert Stock.objects.get(item=item, location=location).quantity == before + 200
+    assert "quantity 250.500 → 200" in StateChange.objects.filter(transition="update").last().reason
+
+
+def test_lot_in_an_unknown_location_or_unit_is_refused(integration):
+    with pytest.raises(B2mmlError) as refused:
+        b2mml_import(
+            MATERIAL.format(location="NOWHERE", quantity="1").encode(), integration=integration
+        )
+    assert "unknown location 'NOWHERE'" in refused.value.problems[0].reason
+    xml = MATERIAL.format(location=_location().code, quantity="1").replace(">EA<", ">KG<")
+    with pytest.raises(B2mmlError) as refused:
+        b2mml_import(xml.encode(), integration=integration)
+    assert "is counted in EA, not KG" in refused.value.problems[0].reason
+    assert not Lot.objects.filter(code__startswith="LOT-B2").exists()
