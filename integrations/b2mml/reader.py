@@ -215,7 +215,8 @@ _CLASS_NOISE = re.compile(r" for <class '[^']*'>")  # the validator's Python typ
 def _schema_check(document: Document) -> None:
     schema = schema_for(document.version, document.family)
     problems = []
-    for error in schema.iter_errors(document.root):
+    # No location hints: a file's xsi:schemaLocation must never make us fetch a schema.
+    for error in schema.iter_errors(document.root, use_location_hints=False):
         element = error.elem if etree.iselement(error.elem) else None
         line = getattr(element, "sourceline", None) if element is not None else None
         path = element_path(element) if element is not None else (error.path or "/")

@@ -493,3 +493,29 @@ def test_lot_in_an_unknown_location_or_unit_is_refused(integration):
         b2mml_import(xml.encode(), integration=integration)
     assert "is counted in EA, not KG" in refused.value.problems[0].reason
     assert not Lot.objects.filter(code__startswith="LOT-B2").exists()
+
+
+def test_schema_location_in_a_file_is_never_fetched(integration):
+    """xsi:schemaLocation pointing at a server (ours, listening) is not followed."""
+    import socket
+
+    from tests.conftest import free_port
+
+    port = free_port(19250, 19259)  # this test's sub-range of the binding helper's 19200-19299
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", port))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    xml = (
+        '<ProductionSchedule xmlns="http://www.mesa.org/xml/B2MML-V0600" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:schemaLocation="urn:evil http://127.0.0.1:{port}/evil.xsd '
+        f'http://www.mesa.org/xml/B2MML-V0600 http://127.0.0.1:{port}/b2mml.xsd">'
+        "<ID>s</ID></ProductionSchedule>"
+    )
+    try:
+        b2mml_import(xml.encode(), integration=integration)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    finally:
+        listener.close()
