@@ -216,3 +216,60 @@ def test_export_survives_a_code_xml_cannot_carry():
     rows = [ScheduledJob("WO-\x0b1", "L1", "FG\x01", "EA", 1, start, start, "planned")]
     root = _validates(schedule_xml(rows, schedule_id="x", description="d"))
     assert root.findtext("b:ProductionRequest/b:ID", None, NS) == "WO-\ufffd1"
+
+
+# --- Django admin: the same import in the browser ------------------------------------------
+
+
+@pytest.fixture
+def admin_client_b2mml(client, master):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="b2mml-admin", role="admin", is_staff=True)
+    client.force_login(admin)
+    return client
+
+
+def _admin_upload(client, integration, path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = f"/admin/integrations/integration/{integration.pk}/import-b2mml/"
+    upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="application/xml")
+    return client.post(url, {"file": upload})
+
+
+def test_admin_imports_a_file_and_audits_it_as_admin(admin_client_b2mml):
+    from integrations.b2mml.importer import import_integration
+
+    integration = import_integration()
+    response = _admin_upload(
+        admin_client_b2mml, integration, COCOP / "ProcessProductionSchedule.xml"
+    )
+    assert response.status_code == 200
+    assert b"Imported ProcessProductionSchedule (V0600)" in response.content
+    order = Order.objects.get(number="my-identifier-1")
+    audit = StateChange.objects.get(object_id=order.pk, transition="create")
+    assert audit.via == "admin" and audit.actor.username == "b2mml-admin"
+
+
+def test_admin_shows_every_problem_and_imports_nothing(admin_client_b2mml):
+    from integrations.b2mml.importer import import_integration
+
+    before = written()
+    sample = COCOP / "Neg_ProcessProductionSchedule_InvalidQuantityValue.xml"
+    response = _admin_upload(admin_client_b2mml, import_integration(), sample)
+    assert response.status_code == 200
+    assert b"Nothing was imported: 3 problems" in response.content
+    assert b"&#x27;41fs.9&#x27; is not a number (double)" in response.content
+    assert written() == before
+
+
+def test_admin_import_needs_the_admin_role(client, master):
+    from integrations.b2mml.importer import import_integration
+    from tests.factories import UserFactory
+
+    planner = UserFactory(username="b2mml-planner", role="planner", is_staff=True)
+    client.force_login(planner)
+    integration = import_integration()
+    response = client.get(f"/admin/integrations/integration/{integration.pk}/import-b2mml/")
+    assert response.status_code == 403
