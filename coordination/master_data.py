@@ -62,16 +62,16 @@ def _text(changes: dict) -> str:
 
 
 def _update(obj: models.Model, changes: dict) -> None:
+    """Write the changed columns only, with an UPDATE: never the status column, a protected
+    FSM field that changes only by transitions."""
+    values = {}
     for name, (_, new) in changes.items():
         setattr(obj, name, new)
-    fields = [obj._meta.get_field(name).attname for name in changes]
+        attname = obj._meta.get_field(name).attname
+        values[attname] = getattr(obj, attname)
     if hasattr(obj, "updated_at"):
-        fields.append("updated_at")
-    # Never the status column: it is a protected FSM field, changed only by transitions.
-    type(obj).objects.filter(pk=obj.pk).update(
-        **{f: getattr(obj, f) for f in fields if f != "updated_at"},
-        **({"updated_at": timezone.now()} if "updated_at" in fields else {}),
-    )
+        values["updated_at"] = obj.updated_at = timezone.now()
+    type(obj).objects.filter(pk=obj.pk).update(**values)
 
 
 def item_record(*, code: str, description: str, uom: str | None, audit: Audit) -> tuple[Item, bool]:
