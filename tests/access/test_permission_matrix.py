@@ -365,6 +365,31 @@ ROWS = [
         api=False,
         data={"disposition": "release", "rationale": "re-tested: seal within spec"},
     ),
+    # --- floor pages: drill-down, search, the andon station (issue 15) -------------------
+    Row("board/raise/", "GET", "/board/raise/", page((SUP, ADM)), api=False),
+    Row(
+        "board/raise/",
+        "POST",
+        "/board/raise/",
+        page((SUP, ADM), 302),  # raised; a plain form goes back to the board
+        api=False,
+        data={"title": "Forklift blocking the L2 aisle", "severity": "2", "line": "L2"},
+    ),
+    Row("lines/<str:code>/", "GET", "/lines/L1/", page(EVERYONE), api=False),
+    Row("orders/", "GET", "/orders/", page(ORDER_READERS), api=False),
+    Row("orders/<str:number>/", "GET", "/orders/SO-10101/", page(ORDER_READERS), api=False),
+    Row("jobs/<str:number>/", "GET", "/jobs/WO-60101/", page(EVERYONE), api=False),
+    Row("items/<str:code>/", "GET", "/items/FG-1/", page(EVERYONE), api=False),
+    Row("search/", "GET", "/search/?q=SO-1010&list=1", page(EVERYONE), api=False),
+    Row("lines/<str:code>/andon", "GET", "/lines/L1/andon", page(EVERYONE), api=False),
+    Row(
+        "lines/<str:code>/andon",
+        "POST",
+        "/lines/L1/andon",
+        page(EVERYONE, 302),  # stored in the inbox; a plain form goes back to the station
+        api=False,
+        data={"call": "help", "station": "L1-1"},
+    ),
     Row("metrics/", "GET", "/metrics/", page(METRICS_READERS), api=False),
     Row(
         "metrics/export/<slug:table>.csv",
