@@ -20,7 +20,7 @@ from django.utils import timezone
 from kernel.errors import ConflictError
 
 from .models import Customer, Item, Job, Line, Location, Lot, Order, Site, StateChange, Stock
-from .quality import _hold_one
+from .quality import lot_hold_locked
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def lot_record(
             lot = Lot.objects.select_for_update().select_related("location__site").get(pk=lot.pk)
             # A person's hold path: the audited transition, ``lot.held`` in the outbox, and
             # the quality.hold signal the exceptions app raises its case from.
-            _hold_one(lot, actor=audit.actor, reason=hold_reason, defect_code="", via=audit.via)
+            lot_hold_locked(lot, actor=audit.actor, reason=hold_reason, defect_code="", via=audit.via)
             changed = True
     elif lot.status == Lot.Status.ON_HOLD:
         note = f"lot {code} stays on hold here: quality dispositions holds, not the ERP"
