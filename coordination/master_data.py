@@ -237,7 +237,9 @@ def lot_record(
             lot = Lot.objects.select_for_update().select_related("location__site").get(pk=lot.pk)
             # A person's hold path: the audited transition, ``lot.held`` in the outbox, and
             # the quality.hold signal the exceptions app raises its case from.
-            lot_hold_locked(lot, actor=audit.actor, reason=hold_reason, defect_code="", via=audit.via)
+            lot_hold_locked(
+                lot, actor=audit.actor, reason=hold_reason, defect_code="", via=audit.via
+            )
             changed = True
     elif lot.status == Lot.Status.ON_HOLD:
         note = f"lot {code} stays on hold here: quality dispositions holds, not the ERP"
