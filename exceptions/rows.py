@@ -13,6 +13,8 @@ while an action is in flight cannot make htmx drop the action's answer.
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from kernel.plant_time import plant_time
+
 from .actions import case_actions_offered
 
 ROW = (
@@ -42,7 +44,7 @@ def board_rows_html(cases, *, csrf_token: str, next_url: str) -> SafeString:
     for case in cases:
         flags = ""
         if not case.condition_active:
-            cleared = f"{case.cleared_at:%H:%M}" if case.cleared_at else ""
+            cleared = plant_time(case.cleared_at, "time")
             flags += f' · <span class="cleared">cleared {cleared}</span>'
         if case.repeat_of_id:
             flags += ' · <span class="repeat">repeat</span>'

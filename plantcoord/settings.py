@@ -151,7 +151,10 @@ TEMPLATES = [
                 "plantcoord.context_processors.navigation",
             ],
             # template_partials wraps the loaders; on Django 6 these two lines go.
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "kernel.plant_time",  # |plant_time: every moment in the plant's zone
+            ],
             "loaders": [
                 (
                     "template_partials.loader.Loader",

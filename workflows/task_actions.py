@@ -12,6 +12,7 @@ from django.utils import timezone
 from coordination.models import StateChange
 from coordination.services import row_locked, transition_apply
 from kernel.errors import ConflictError, InvalidInputError, PermissionDeniedError, TransitionError
+from kernel.plant_time import plant_time
 
 from .models import Decision, Task, TaskEvent
 from .notify import Notifier, task_payload
@@ -113,6 +114,10 @@ def task_complete(
             task.complete, actor=actor, via=via, reason=f"{chosen['label']}: {rationale}"
         )
         now = timezone.now()
+        if task.paused_at:
+            # Deciding ends the wait: a done task is not "paused" (it showed "done paused: …").
+            Task.objects.filter(pk=task.pk).update(paused_at=None, pause_reason="")
+            task.paused_at, task.pause_reason = None, ""
         case = task.case
         decision = Decision.objects.create(
             task=task,
@@ -210,7 +215,7 @@ def task_resume(*, task_id, actor, via=StateChange.Via.WEB, expected_state=None)
             kind=Event.RESUMED,
             actor=actor,
             at=now,
-            summary=f"resumed after {minutes} min; due {timezone.localtime(task.due_at):%H:%M}",
+            summary=f"resumed after {minutes} min; due {plant_time(task.due_at, 'time')}",
         )
     return task
 

@@ -75,7 +75,10 @@ def _task_or_404(pk: int, user=None):
 def task_detail(request, pk: int):
     task = _task_or_404(pk, request.user)
     context = {"card": _card(request, task), "events": selectors.task_events(task)}
-    return render(request, "workflows/task_detail.html", context)
+    template = "workflows/task_detail.html"
+    if request.htmx and request.GET.get("partial") == "timeline":
+        template += "#timeline"  # refreshed after each action on the card (inbox-changed)
+    return render(request, template, context)
 
 
 @permission_required(VIEW, raise_exception=True)
