@@ -18,6 +18,7 @@ from .models import Decision, Task, TaskEvent
 from .notify import Notifier, task_payload
 from .runs import run_advance
 from .sla import task_next_sweep
+from .values import option_value_clean
 
 Event = TaskEvent.Kind
 
@@ -105,9 +106,7 @@ def task_complete(
         raise InvalidInputError("give the rationale for your decision", field="rationale")
     with _task_locked(task_id, actor, expected_state=expected_state) as task:
         chosen = _option(task, option)
-        if chosen.get("needs_value") and not value:
-            label = chosen.get("value_label") or "a value"
-            raise InvalidInputError(f"{chosen['label']} needs {label}", field="value")
+        value = option_value_clean(chosen, value)  # typed: a date, a quantity, a line…
         if task.status == Task.Status.OPEN:
             transition_apply(task.claim, actor=actor, via=via, reason="claimed to decide", by=actor)
         transition_apply(
