@@ -52,7 +52,7 @@ def _page(request, status: int, detail: str = ""):
         "hint": hint,
         "back_url": _back(request),
     }
-    return render(request, f"{status}.html", context, status=status)
+    return render(request, "errors/_error.html", context, status=status)
 
 
 def permission_denied(request, exception):
