@@ -202,3 +202,26 @@ def test_decision_values_are_typed_and_checked(login, plant, down):
     # Decisions in context: the exception's timeline carries it too.
     expect(page.locator("table.timeline")).to_contain_text(f"Decision: {shown}")
     screenshot(page, "fix9-typed-decision")
+
+
+def test_error_pages_are_in_the_layout_with_a_way_back(login, plant):
+    """Errors and empty states: a 403 and a 404 in the app's layout, navigation and back."""
+    page = login("sales")
+    page.goto("/inbox/")
+    page.evaluate("window.location.href = '/integrations/'")  # as a link would: with a referer
+    expect(page.get_by_role("heading", level=1)).to_have_text("You may not open this")
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    screenshot(page, "errors-403")
+    page.get_by_role("link", name="← Back to the page you came from").click()
+    expect(page).to_have_url(re.compile(r"/inbox/$"))
+    page.goto("/exceptions/999999/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    screenshot(page, "errors-404")
+
+
+def test_login_page_lists_the_demo_users(page, role_user):
+    for role in ("supervisor", "quality", "planner"):
+        role_user(role, username=role)
+    page.goto("/accounts/login/")
+    expect(page.get_by_label("Demo users")).to_contain_text("supervisor, quality, planner")
+    screenshot(page, "login-demo-users")

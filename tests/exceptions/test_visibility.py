@@ -42,3 +42,13 @@ def test_an_unknown_owner_is_named_on_the_board_and_a_400_in_the_api(plant, api)
     assert CaseFilters.parse({"owner": "group:planner"}).errors == []
     response = api("supervisor").get("/api/v1/exceptions/?owner=bogus")
     assert response.status_code == 400
+
+
+def test_the_mes_reporting_a_line_in_maintenance_raises_downtime(plant, signal):
+    """Item 12: the default "Line in maintenance (MES status)" rule was inactive."""
+    from exceptions.models import ExceptionCase, RaiseRule
+
+    assert RaiseRule.objects.get(name="Line in maintenance (MES status)").active
+    signal("equipment.status", {"line": "L3", "status": "maintenance"})
+    case = ExceptionCase.objects.get(kind="downtime", key="L3")
+    assert case.title == "Line L3 maintenance"
