@@ -37,8 +37,12 @@ ACK = (
 )
 
 
-def board_rows_html(cases, *, csrf_token: str, next_url: str) -> SafeString:
-    """Rows for cases labelled by ``selectors._label_rows``."""
+def board_rows_html(
+    cases, *, csrf_token: str, next_url: str, act_kinds: set[str] | None = None
+) -> SafeString:
+    """Rows for cases labelled by ``selectors._label_rows``; actions only on the kinds in
+    ``act_kinds`` (None: all). A role reads another function's exception when it has a task
+    on it, but acting stays with that function."""
     csrf, nxt = escape(csrf_token), escape(next_url)
     out = []
     for case in cases:
@@ -69,7 +73,11 @@ def board_rows_html(cases, *, csrf_token: str, next_url: str) -> SafeString:
                     ACK.format(url=case.url, csrf=csrf, next=nxt)
                     if action == "acknowledge"
                     else LINK.format(url=case.url, action=action, next=nxt, label=action.title())
-                    for action in case_actions_offered(case)
+                    for action in (
+                        case_actions_offered(case)
+                        if act_kinds is None or case.kind in act_kinds
+                        else []
+                    )
                 ),
             )
         )

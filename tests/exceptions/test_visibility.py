@@ -18,7 +18,9 @@ def test_a_task_on_an_exception_opens_it_for_that_function(plant, down, client, 
     page = client.get(f"/exceptions/{case.pk}/")
     assert page.status_code == 200
     assert 'name="root_cause"' not in page.content.decode()  # reading, not acting
-    assert "Line L1 down" in client.get("/board/").content.decode()
+    board = client.get("/board/").content.decode()
+    assert "Line L1 down" in board
+    assert f'action="/exceptions/{case.pk}/acknowledge/"' not in board  # no buttons to act
     assert api(user=sales).get(f"/api/v1/exceptions/{case.pk}/").status_code == 200
     # Acting stays with the kind's functions.
     assert client.post(f"/exceptions/{case.pk}/acknowledge/").status_code == 403
