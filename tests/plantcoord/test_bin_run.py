@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -119,13 +120,15 @@ def test_bin_run_stops_everything_within_10_s(tmp_path, sig):
     The worker used to hang at "beat: Shutting down…" for good (issue 15, item 11): a pool
     child signalled directly died holding the pool's queue lock."""
     port = free_port(19420, 19430)  # floorfix's range 19400-19499: this test uses 19420-19429
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "REFERENCE_PORT": str(port + 50),
-        "DATABASE_URL": test_database_url(),
-        "VAR_DIR": str(tmp_path),
-    }
+    # What `make run` runs on: the embedded default (SQLite, the filesystem broker), migrated.
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DATABASE_URL")}
+    env.update(PORT=str(port), REFERENCE_PORT=str(port + 50), VAR_DIR=str(tmp_path))
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     log_path = tmp_path / "run.log"
     run = subprocess.Popen(
         ["bin/run"],
