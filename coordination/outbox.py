@@ -60,6 +60,14 @@ TOPICS: dict[str, tuple[str, dict[str, str]]] = {
         {"order": "order number", "status": "new status", "previous": "previous status",
          "changed_at": "ISO 8601"},
     ),
+    "sequence.approved": (
+        "A planner approved a new sequence for a line: run its jobs in this order and times.",
+        {"line": "line code", "proposal": "the proposal's id here (a string)",
+         "jobs": "the line's open jobs in order: [{job, sequence, planned_start, planned_end}] "
+                 "(ISO 8601 times)",
+         "approved_by": "the planner's user name", "approved_at": "ISO 8601",
+         "rationale": "why this alternative"},
+    ),
     # The workflow notifications (``workflows.notify.Notifier``): a receiver's inbox, chat or
     # pager can follow the cross-functional work. Aggregate "case:<id>": a case's messages
     # arrive in the order they happened (a decision before the task it started).
@@ -90,6 +98,23 @@ TOPICS: dict[str, tuple[str, dict[str, str]]] = {
          "predicted_completion_at": "when the decider expects it done (ISO 8601), may be empty"},
     ),
 }  # fmt: skip
+
+# Fields that are not strings (every other field is one), as their OpenAPI schema.
+FIELD_SCHEMAS: dict[tuple[str, str], dict] = {
+    ("sequence.approved", "jobs"): {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["job", "sequence", "planned_start", "planned_end"],
+            "properties": {
+                "job": {"type": "string"},
+                "sequence": {"type": "integer"},
+                "planned_start": {"type": "string", "format": "date-time"},
+                "planned_end": {"type": "string", "format": "date-time"},
+            },
+        },
+    },
+}
 
 # The workflow notifications among them: for people's tools (a chat, a pager, a ticket system),
 # not for ERP and MES, whose targets in the embedded default subscribe to everything else.

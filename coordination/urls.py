@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import metrics_views, views
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("jobs/<str:number>/", views.job_detail, name="job-detail"),
     path("items/<str:code>/", views.item_detail, name="item-detail"),
     path("search/", views.search, name="search"),
+    path("", include("coordination.proposals.urls")),  # /plan/: resequencing proposals
 ]

@@ -151,7 +151,10 @@ TEMPLATES = [
                 "plantcoord.context_processors.navigation",
             ],
             # template_partials wraps the loaders; on Django 6 these two lines go.
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "kernel.plant_time",  # |plant_time: every moment in the plant's zone
+            ],
             "loaders": [
                 (
                     "template_partials.loader.Loader",
@@ -383,6 +386,25 @@ CELERY_BEAT_SCHEDULE["reconcile"] = {
     "options": {"expires": RECONCILE_SECONDS},
 }
 
+# Resequencing proposals (coordination/proposals/): seconds the solver gets per alternative;
+# how often beat looks for planned maintenance no proposal has seen, and records the actual
+# outcome of approved sequences.
+PROPOSAL_SOLVE_SECONDS = env.float("PROPOSAL_SOLVE_SECONDS", default=0.8)
+if not 0.05 <= PROPOSAL_SOLVE_SECONDS <= 60:
+    raise ImproperlyConfigured("PROPOSAL_SOLVE_SECONDS must be between 0.05 and 60 seconds")
+PROPOSAL_OUTCOME_SECONDS = env.float("PROPOSAL_OUTCOME_SECONDS", default=300.0)
+PROPOSAL_SWEEP_SECONDS = env.float("PROPOSAL_SWEEP_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE["proposal-maintenance-sweep"] = {
+    "task": "coordination.proposal_maintenance_sweep",
+    "schedule": PROPOSAL_SWEEP_SECONDS,
+    "options": {"expires": PROPOSAL_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["proposal-outcomes"] = {
+    "task": "coordination.proposal_outcomes",
+    "schedule": PROPOSAL_OUTCOME_SECONDS,
+    "options": {"expires": PROPOSAL_OUTCOME_SECONDS},
+}
+
 # MQTT ingestion (manage.py mqtt_ingest; README: MQTT). Empty MQTT_URL: make run starts none.
 MQTT_URL = env.str("MQTT_URL", default="")
 MQTT_CLIENT_ID = env.str("MQTT_CLIENT_ID", default="plantcoord-ingest")
@@ -396,7 +418,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"no_traceback_below_500": {"()": "plantcoord.logfilters.NoTracebackBelow500"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_traceback_below_500"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -8,7 +8,7 @@ from kernel.roles import grant
 
 
 def forwards(apps, schema_editor):
-    # act_on_andon, act_on_manual; act_on_connectivity exists from 0005 on, which grants it.
+    # act_on_andon, act_on_manual; act_on_connectivity exists from 0006 on, which grants it.
     older = {k: v for k, v in EXCEPTIONS_PERMISSIONS.items() if k != "act_on_connectivity"}
     grant(apps, "exceptions", older)
     andon_rules_add(apps)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from coordination.outbox import outbox_add
+from coordination.proposals.services import proposal_build
 from exceptions.models import ExceptionCase, RootCause
 from integrations.delivery import target_ensure
 from integrations.models import InboxEvent, OutboxDelivery
@@ -50,6 +51,7 @@ QUALITY_DECISION = (QUA, SUP, ADM)
 HOLDERS = (SUP, QUA, ADM)  # hold_lot
 DISPOSITIONERS = (QUA, ADM)  # disposition_lot (admin holds every permission)
 METRICS_READERS = (SUP, QUA, PLA, ADM)
+PLANNERS = (PLA, ADM)  # approve_sequence (admin holds every permission)
 
 
 def expect(ok_roles, ok=200, *, absent=(), absent_status=404, denied=403, none=403,
@@ -176,6 +178,26 @@ ROWS = [
         data="event",
     ),
     Row(AL + "^events/?$", "GET", "/api/v1/events/", expect((SUP, ADM), key=401)),
+    # --- B2MML (integrations): import with a key only; schedules for people and keys -----
+    Row(
+        AL + "b2mml",
+        "POST",
+        "/api/v1/b2mml",
+        expect((), denied=401, none=401, key=200),
+        data="b2mml",
+    ),
+    Row(
+        AL + "lines/<str:code>/schedule.xml",
+        "GET",
+        "/api/v1/lines/L1/schedule.xml",
+        expect(EVERYONE, key=200),
+    ),
+    Row(
+        AL + "orders/<str:number>/schedule.xml",
+        "GET",
+        "/api/v1/orders/SO-10101/schedule.xml",
+        expect(ORDER_READERS, key=200),
+    ),
     Row(AL + "^events/(?P<pk>[^/.]+)/?$", "GET", "/api/v1/events/{event}/", expect((SUP, ADM))),
     Row(
         AL + "^events/(?P<pk>[^/.]+)/reprocess/?$",
@@ -262,6 +284,40 @@ ROWS = [
     ),
     # --- metrics -------------------------------------------------------------------------
     Row(AL + "^metrics/?$", "GET", "/api/v1/metrics/", expect(METRICS_READERS)),
+    # --- resequencing proposals: every function reads, planners act (each call rolled back)
+    Row(AL + "^proposals/?$", "GET", "/api/v1/proposals/", expect(EVERYONE, key=401)),
+    Row(
+        AL + "^proposals/(?P<pk>[^/.]+)/?$",
+        "GET",
+        "/api/v1/proposals/{proposal}/",
+        expect(EVERYONE),
+    ),
+    Row(
+        AL + "^proposals/(?P<pk>[^/.]+)/approve/?$",
+        "POST",
+        "/api/v1/proposals/{proposal}/approve/",
+        expect(PLANNERS),
+        data={"alternative": "least_tardiness", "rationale": "fewest late orders"},
+    ),
+    Row(
+        AL + "^proposals/(?P<pk>[^/.]+)/reject/?$",
+        "POST",
+        "/api/v1/proposals/{proposal}/reject/",
+        expect(PLANNERS),
+        data={"rationale": "keep"},
+    ),
+    Row(
+        AL + "^lines/(?P<code>[^/.]+)/resequence/?$",
+        "POST",
+        "/api/v1/lines/L1/resequence",
+        expect(PLANNERS, 202),
+    ),
+    Row(
+        AL + "^lines/(?P<code>[^/.]+)/priorities/?$",
+        "GET",
+        "/api/v1/lines/L1/priorities",
+        expect(EVERYONE),
+    ),
     # --- the API document: any signed-in user, and an integration key -------------------
     Row(AL + "schema/", "GET", "/api/v1/schema/", expect(EVERYONE, none=200, key=200)),
     Row(AL + "docs/", "GET", "/api/v1/docs/", expect(EVERYONE, none=200, key=200)),
@@ -393,6 +449,33 @@ ROWS = [
         page((SUP, ADM), 302),  # not dead: the integrations page again, with the message
         api=False,
     ),
+    Row("plan/", "GET", "/plan/", page(EVERYONE), api=False),
+    Row(
+        "plan/proposals/<str:pk>/", "GET", "/plan/proposals/{proposal}/", page(EVERYONE), api=False
+    ),
+    Row(
+        "plan/proposals/<str:pk>/<slug:action>/",
+        "POST",
+        "/plan/proposals/{proposal}/approve/",
+        page(PLANNERS, 302),
+        api=False,
+        data={"alternative": "least_tardiness", "rationale": "fewest late orders"},
+    ),
+    Row(
+        "plan/proposals/<str:pk>/pin/",
+        "POST",
+        "/plan/proposals/{proposal}/pin/",
+        page(PLANNERS, 302),
+        api=False,
+        data={"job": "WO-60102", "position": "1"},
+    ),
+    Row(
+        "plan/lines/<str:code>/resequence/",
+        "POST",
+        "/plan/lines/L1/resequence/",
+        page(PLANNERS, 302),
+        api=False,
+    ),
     Row("inbox/", "GET", "/inbox/", page(EVERYONE), api=False),
     Row("inbox/counts/", "GET", "/inbox/counts/", page(EVERYONE, none=200), api=False),
     Row(
@@ -514,6 +597,9 @@ def world(plant, order_change, signal):
             },
         )
     delivery = OutboxDelivery.objects.get(message=message)
+    proposal = proposal_build(
+        lines=["L1"], trigger="order_change", case_id=case.pk, first_signal_at=case.first_seen_at
+    )
     assert Group.objects.get(name=SUP).permissions.filter(codename="view_every_task").exists()
     return {
         "ids": {
@@ -522,6 +608,7 @@ def world(plant, order_change, signal):
             "decision": decision.pk,
             "event": event.pk,
             "delivery": delivery.pk,
+            "proposal": proposal.pk,
             "root_cause": RootCause.objects.filter(active=True).first().pk,
         },
         "users": users,
@@ -563,6 +650,12 @@ def _data(row: Row, ids: dict):
     return {k: (v.format(**ids) if isinstance(v, str) else v) for k, v in row.data.items()}
 
 
+B2MML_EMPTY = (
+    b'<ProductionSchedule xmlns="http://www.mesa.org/xml/B2MML-V0600"><ID>matrix</ID>'
+    b"</ProductionSchedule>"
+)
+
+
 def _call(row: Row, principal: str, world) -> int:
     ids = world["ids"]
     client = _client(row, principal, world)
@@ -570,6 +663,8 @@ def _call(row: Row, principal: str, world) -> int:
     with transaction.atomic():
         if row.method == "GET":
             response = client.get(path)
+        elif row.data == "b2mml":  # an XML file, not JSON: an empty V0600 schedule
+            response = client.generic("POST", path, B2MML_EMPTY, "application/xml")
         elif row.api:
             response = client.post(path, _data(row, ids), format="json")
         else:

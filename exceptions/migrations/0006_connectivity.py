@@ -25,7 +25,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("exceptions", "0004_andon_and_manual_kinds"),
+        ("exceptions", "0005_mes_maintenance_rule_active"),
     ]
 
     operations = [

@@ -9,8 +9,8 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workflows", "0006_retire_webhook_endpoints"),
-        ("exceptions", "0005_connectivity"),
+        ("workflows", "0007_typed_decision_values"),
+        ("exceptions", "0006_connectivity"),
     ]
 
     operations = [
