@@ -63,10 +63,17 @@ RULES = [
      "andon", "raise", 2, True),
     ("Andon: need help", "andon.call", [{"field": "call", "op": "eq", "value": "help"}],
      "andon", "raise", 2, True),
+    # MQTT ingestion (integrations/mqtt) signals "connectivity.lost" when a Sparkplug edge
+    # node has a sequence gap or dies, "connectivity.restored" when it is born again.
+    ("Edge node offline or stale", "connectivity.lost",
+     [{"field": "node", "op": "exists", "value": True}], "connectivity", "raise", 2, True),
+    ("Edge node reborn", "connectivity.restored",
+     [{"field": "node", "op": "exists", "value": True}], "connectivity", "clear", 1, True),
 ]  # fmt: skip
 
 SYNC_RULES = [r for r in RULES if r[1] in ("sync.divergence", "sync.agreed")]
 ANDON_RULES = [r for r in RULES if r[1] == "andon.call"]
+CONNECTIVITY_RULES = [r for r in RULES if r[1].startswith("connectivity.")]
 
 THRESHOLDS = [
     ("orders_at_risk", 1, 1),
@@ -129,10 +136,10 @@ def defaults_seed(apps) -> None:
     BoardVersion.objects.get_or_create(pk=1)
 
 
-def sync_rules_add(apps) -> None:
+def sync_rules_add(apps, rules=None) -> None:
     """Add reconciliation's rules to a plant seeded before them (by name; idempotent)."""
     RaiseRule = apps.get_model("exceptions", "RaiseRule")
-    for name, event_type, conditions, kind, action, severity, active in SYNC_RULES:
+    for name, event_type, conditions, kind, action, severity, active in rules or SYNC_RULES:
         RaiseRule.objects.get_or_create(
             name=name,
             event_type=event_type,

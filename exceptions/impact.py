@@ -76,6 +76,7 @@ def impact_assess(case, *, now: datetime | None = None, policy=None) -> Impact:
         Kind.SYNC_DIVERGENCE: _sync_divergence,
         Kind.ANDON: _andon,
         Kind.MANUAL: _manual,
+        Kind.CONNECTIVITY: _connectivity,
     }[case.kind]
     return assess(case, case.facts or {}, now, policy)
 
@@ -558,3 +559,14 @@ def _manual(case, facts, now, policy) -> Impact:
     if line is None:
         return Impact(summary=head + ".")
     return _line_now(case, line, now, f"{line.code}: {head}")
+
+
+def _connectivity(case, facts, now, policy) -> Impact:
+    """An edge node's signals are not current: what the plant sees from it may be wrong."""
+    node = facts.get("node") or case.key
+    return Impact(
+        summary=(
+            f"Signals from edge node {node} are stale until it is born again: line states and "
+            "counts it reports may not be current."
+        )
+    )

@@ -70,6 +70,13 @@ def subject_for(kind: str, site: str, data: dict) -> Subject | None:
         return _divergence_subject(data, line)
     if kind == Kind.ANDON:
         return _andon_subject(data, line)
+    if kind == Kind.CONNECTIVITY:
+        # MQTT ingestion's signal (integrations/mqtt): one exception per Sparkplug edge node.
+        node = _text(data.get("node"))
+        if not node:
+            return None
+        reason = _text(data.get("reason"))
+        return Subject(node, f"Edge node {node}: data stale" + (f" ({reason})" if reason else ""))
     return None
 
 
@@ -148,6 +155,8 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
     Kind.ANDON: (roles.SUPERVISOR, roles.QUALITY, roles.PROCUREMENT, roles.MAINTENANCE),
     # Raised by a supervisor for anything no rule covers (exceptions/manual.py).
     Kind.MANUAL: (roles.SUPERVISOR,),
+    # A plant's edge gateways and PLCs are maintenance's (workflows/defaults.py routes there).
+    Kind.CONNECTIVITY: (roles.SUPERVISOR, roles.MAINTENANCE),
 }
 
 

@@ -30,6 +30,7 @@ class Kind(models.TextChoices):
     SYNC_DIVERGENCE = "sync_divergence", "ERP/MES disagree with us"
     ANDON = "andon", "andon call from the line"
     MANUAL = "manual", "raised by hand"
+    CONNECTIVITY = "connectivity", "edge node offline"
 
 
 class Severity(models.IntegerChoices):

@@ -11,7 +11,16 @@ from kernel.errors import DomainError
 
 from .cloudevents import EVENT_TYPES
 from .delivery import deliveries_retry, target_secret_rotate
-from .models import InboxEvent, Integration, IntegrationKey, OutboxDelivery, OutboxTarget
+from .models import (
+    InboxEvent,
+    Integration,
+    IntegrationKey,
+    MqttMapping,
+    OutboxDelivery,
+    OutboxTarget,
+    SparkplugNode,
+)
+from .mqtt.ingest import failed_map_again
 from .services import (
     inbox_reprocess,
     integration_key_issue,
@@ -163,7 +172,7 @@ class InboxEventAdmin(admin.ModelAdmin):
     list_filter = ["status", "type", "integration"]
     search_fields = ["source", "event_id", "error"]
     date_hierarchy = "received_at"
-    actions = ["reprocess"]
+    actions = ["reprocess", "mqtt_map_again"]
     readonly_fields = [f.name for f in InboxEvent._meta.fields]
 
     def has_add_permission(self, request):
@@ -177,6 +186,13 @@ class InboxEventAdmin(admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         count = inbox_reprocess(ids=ids, actor=request.user, via="admin")
         self.message_user(request, f"Queued {count} failed event(s) again.")
+
+    @admin.action(description="Map selected failed MQTT messages again (after fixing a mapping)")
+    def mqtt_map_again(self, request, queryset):
+        if not request.user.has_perm("integrations.change_inboxevent"):
+            raise PermissionDenied
+        mapped, failed = failed_map_again(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{mapped} MQTT message(s) mapped; {failed} still failed.")
 
 
 class OutboxTargetForm(forms.ModelForm):
@@ -268,3 +284,38 @@ class OutboxDeliveryAdmin(ReadOnlyAdmin):
             f"Queued {count} dead deliveries again."
             + (f" {skipped} selected were not dead and were left as they are." if skipped else ""),
         )
+
+
+# --- MQTT (integrations/mqtt) ---------------------------------------------------------------
+
+
+class MqttMappingForm(forms.ModelForm):
+    event_type = forms.ChoiceField(choices=[(t, t) for t in EVENT_TYPES])
+
+    class Meta:
+        model = MqttMapping
+        fields = ["name", "format", "topic_filter", "event_type", "fields", "active", "description"]
+
+
+@admin.register(MqttMapping)
+class MqttMappingAdmin(admin.ModelAdmin):
+    """Topic mappings: the running subscriber picks up a change within 10 seconds."""
+
+    form = MqttMappingForm
+
+    list_display = ["name", "topic_filter", "format", "event_type", "active", "updated_at"]
+    list_filter = ["format", "event_type", "active"]
+    search_fields = ["name", "topic_filter", "description"]
+    readonly_fields = ["updated_at"]
+    fields = ["name", "format", "topic_filter", "event_type", "fields", "active", "description",
+              "updated_at"]  # fmt: skip
+
+
+@admin.register(SparkplugNode)
+class SparkplugNodeAdmin(ReadOnlyAdmin):
+    """What the subscriber knows of each Sparkplug B edge node (its birth certificate, seq)."""
+
+    list_display = ["group", "edge_node", "state", "seq", "bd_seq", "born_at", "last_message_at",
+                    "stale_reason"]  # fmt: skip
+    list_filter = ["state", "group"]
+    search_fields = ["group", "edge_node"]

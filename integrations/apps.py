@@ -11,7 +11,12 @@ class IntegrationsConfig(AppConfig):
 
         from .delivery import deliveries_fan_out, topics_subscribed
 
-        grant_after_migrate(self, "integrations.roles.ALL_PERMISSIONS")
+        grant_after_migrate(
+            self,
+            "integrations.roles.ALL_PERMISSIONS",
+            seed="integrations.mqtt.defaults.mappings_seed",  # the demo plant's MQTT topics
+            seed_table="integrations_mqttmapping",
+        )
         # Delivery rows are written in the message's own transaction: nothing is lost between
         # commit and enqueue.
         outbox_written.register(deliveries_fan_out)

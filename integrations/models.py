@@ -249,3 +249,7 @@ class OutboxDelivery(ConcurrentTransitionMixin, models.Model):
         self.next_attempt_at = timezone.now()
         self.lease_until = None
         self.lease_token = ""
+
+
+# MQTT (topic mappings, Sparkplug B edge nodes): in their own package, registered here.
+from .mqtt.models import MqttMapping, SparkplugNode  # noqa: E402, F401

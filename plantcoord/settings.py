@@ -405,6 +405,14 @@ CELERY_BEAT_SCHEDULE["proposal-outcomes"] = {
     "options": {"expires": PROPOSAL_OUTCOME_SECONDS},
 }
 
+# MQTT ingestion (manage.py mqtt_ingest; README: MQTT). Empty MQTT_URL: make run starts none.
+MQTT_URL = env.str("MQTT_URL", default="")
+MQTT_CLIENT_ID = env.str("MQTT_CLIENT_ID", default="plantcoord-ingest")
+MQTT_BATCH = env.int("MQTT_BATCH", default=500)
+MQTT_RECONNECT_MAX = env.int("MQTT_RECONNECT_MAX", default=60)
+MQTT_SESSION_EXPIRY = env.int("MQTT_SESSION_EXPIRY", default=7 * 24 * 3600)
+MQTT_SPARKPLUG_HOST_ID = env.str("MQTT_SPARKPLUG_HOST_ID", default="")
+
 # --- logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -197,6 +197,20 @@ TEMPLATES = {
              [{"value": "helped", "label": "Helped"}, counter("Other action")], 10, ""),
         ],
     ),
+    "Edge node offline": (
+        "A Sparkplug edge node (a line's gateway or PLC) is stale or dead: maintenance "
+        "restores it.",
+        "Standard",
+        [
+            ("restore", "Restore the edge node's connection", "maintenance", 30, [],
+             [{"value": "restored", "label": "Restored (network, power, gateway)"},
+              {"value": "planned", "label": "Planned outage", "needs_value": True,
+               "value_label": "Back at"},
+              counter("Other")], 20,
+             "Check the gateway's network and power. The exception clears itself when the node "
+             "is born again (NBIRTH)."),
+        ],
+    ),
     "General response": (
         "Catch-all: the exception's owner (or the supervisors) decides.",
         "Standard",
@@ -218,6 +232,7 @@ RULES = [
     (70, "Scrap", "scrap", None, "Scrap investigation"),
     (80, "Lot out of sync", "sync_divergence", None, "Lot out of sync", "*:lot:*"),
     (90, "Order or sequence out of sync", "sync_divergence", None, "Order or sequence out of sync"),
+    (95, "Edge node offline", "connectivity", None, "Edge node offline"),
     (100, "Andon: quality problem", "andon", None, "Andon: quality problem", "*:quality"),
     (110, "Andon: material needed", "andon", None, "Andon: material needed", "*:material"),
     (120, "Andon: need help", "andon", None, "Andon: need help", "*:help"),
@@ -232,7 +247,8 @@ def defaults_seed(apps) -> None:
     if _has_key_pattern(apps):
         _templates_create(apps, TEMPLATES, RULES)
     else:  # migration 0002's state: the sync templates come with 0004 (sync_defaults_add)
-        later = (*SYNC_TEMPLATES, *ANDON_TEMPLATES)  # added by migrations 0004 and 0005
+        # added by migrations 0004, 0005 and 0008
+        later = (*SYNC_TEMPLATES, *ANDON_TEMPLATES, *CONNECTIVITY_TEMPLATES)
         base = {k: v for k, v in TEMPLATES.items() if k not in later}
         _templates_create(apps, base, [r for r in RULES if r[4] not in later])
 
@@ -258,6 +274,9 @@ def andon_defaults_add(apps) -> None:
     )
 
 
+CONNECTIVITY_TEMPLATES = ("Edge node offline",)
+
+
 def value_types_add(apps) -> None:
     """Type the values of default options in templates seeded before types (migration 0005):
     only options still as seeded (same label, no type yet); an admin's own stay text."""
@@ -281,15 +300,14 @@ def value_types_add(apps) -> None:
             step.save(update_fields=["options"])
 
 
-def sync_defaults_add(apps) -> None:
-    """Add reconciliation's templates and rules to a plant seeded before them (idempotent)."""
+def sync_defaults_add(apps, names: tuple[str, ...] = SYNC_TEMPLATES) -> None:
+    """Add reconciliation's templates and rules (or those ``names``) to a plant seeded before
+    them (idempotent)."""
     Template = apps.get_model("workflows", "WorkflowTemplate")
-    if not Template.objects.exists() or Template.objects.filter(name__in=SYNC_TEMPLATES).exists():
+    if not Template.objects.exists() or Template.objects.filter(name__in=names).exists():
         return  # an empty plant gets them with the rest; one that has them keeps its edits
     _templates_create(
-        apps,
-        {name: TEMPLATES[name] for name in SYNC_TEMPLATES},
-        [r for r in RULES if r[4] in SYNC_TEMPLATES],
+        apps, {name: TEMPLATES[name] for name in names}, [r for r in RULES if r[4] in names]
     )
 
 

@@ -8,8 +8,9 @@ from kernel.roles import grant
 
 
 def forwards(apps, schema_editor):
-    # act_on_sync_divergence; act_on_andon and act_on_manual exist from 0004 on.
-    later = ("act_on_andon", "act_on_manual")
+    # act_on_sync_divergence; act_on_andon and act_on_manual exist from 0004 on,
+    # act_on_connectivity from 0006.
+    later = ("act_on_andon", "act_on_manual", "act_on_connectivity")
     grant(apps, "exceptions", {k: v for k, v in EXCEPTIONS_PERMISSIONS.items() if k not in later})
     sync_rules_add(apps)
 

@@ -8,7 +8,9 @@ from kernel.roles import grant
 
 
 def forwards(apps, schema_editor):
-    grant(apps, "exceptions", EXCEPTIONS_PERMISSIONS)  # act_on_andon, act_on_manual
+    # act_on_andon, act_on_manual; act_on_connectivity exists from 0006 on, which grants it.
+    older = {k: v for k, v in EXCEPTIONS_PERMISSIONS.items() if k != "act_on_connectivity"}
+    grant(apps, "exceptions", older)
     andon_rules_add(apps)
 
 
