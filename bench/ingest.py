@@ -1,6 +1,7 @@
 """Ingestion benchmark: PostgreSQL, Redis, gunicorn and Celery workers, all on this machine.
 
     .venv/bin/python bench/ingest.py [--batches 600] [--clients 4] [--web-workers 3] [--workers 2]
+        [--db plantcoord_bench] [--redis-db 3] [--apply set|event] [--profile FILE]
 
 Prints, for the real stack (gunicorn + PostgreSQL + Redis + the worker):
   1. single POST latency (p50/p95/p99, sequential, keep-alive);
@@ -8,8 +9,10 @@ Prints, for the real stack (gunicorn + PostgreSQL + Redis + the worker):
      (accepting alone) — the backlog is left in the inbox;
   3. events applied per second: workers started on that backlog, applied within a window;
   4. end to end: batches sent while the workers run, time from first send to last applied.
-It creates and drops its own database (plantcoord_bench) and uses Redis db 3. All traffic
-goes to 127.0.0.1; every loop is bounded.
+It creates and drops its own database (``--db``, env ``BENCH_DB``, default plantcoord_bench)
+and flushes its own Redis db (``--redis-db``, env ``BENCH_REDIS_DB``, default 3): people
+sharing one machine each take their own. All traffic goes to 127.0.0.1; every loop is
+bounded.
 """
 
 import argparse
@@ -23,10 +26,19 @@ import uuid
 
 from harness import PY, ROOT, bench_env, celery_workers, gunicorn, percentile_ms, psql, stop
 
-DB = "plantcoord_bench"
-ENV = bench_env(DB, redis_db=3)
+DB = os.environ.get("BENCH_DB", "plantcoord_bench")
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "3"))
+ENV = bench_env(DB, redis_db=REDIS_DB)
 LINES = ["L1", "L2", "L3", "L4"]
 STATUSES = ["running", "running", "running", "idle"]
+
+
+def _use(db: str, redis_db: int) -> None:
+    """Point the whole run (this process, gunicorn, the workers) at ``db`` and ``redis_db``."""
+    global DB, REDIS_DB
+    DB, REDIS_DB = db, redis_db
+    ENV.clear()
+    ENV.update(bench_env(db, redis_db=redis_db))
 
 
 def manage(*args: str) -> str:
@@ -144,11 +156,16 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=1000, help="single POSTs for latency")
     parser.add_argument("--drain-seconds", type=float, default=60, help="drain measuring window")
     parser.add_argument("--e2e-batches", type=int, default=40, help="batches for end to end")
+    parser.add_argument("--db", default=DB, help="database to create and drop (env BENCH_DB)")
+    parser.add_argument(
+        "--redis-db", type=int, default=REDIS_DB, help="Redis db to flush (env BENCH_REDIS_DB)"
+    )
     args = parser.parse_args()
+    _use(args.db, args.redis_db)
 
     psql(f"DROP DATABASE IF EXISTS {DB}")
     psql(f"CREATE DATABASE {DB}")
-    subprocess.run(["redis-cli", "-n", "3", "FLUSHDB"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], check=True, capture_output=True)
     manage("migrate", "--noinput")
     manage("seed_demo", "--no-users")
     key = manage("create_integration_key", "bench").strip().splitlines()[-1]

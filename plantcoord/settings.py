@@ -306,6 +306,9 @@ EVENT_TIME_FUTURE_SECONDS = env.int("EVENT_TIME_FUTURE_SECONDS", default=300)
 # they arrived, or their worker died); the sweep runs every INBOX_REQUEUE_EVERY_SECONDS.
 INBOX_REQUEUE_AFTER_SECONDS = env.float("INBOX_REQUEUE_AFTER_SECONDS", default=20.0)
 INBOX_REQUEUE_EVERY_SECONDS = env.float("INBOX_REQUEUE_EVERY_SECONDS", default=10.0)
+# How a processing chunk is applied: "set" (per type, as sets: coordination/apply_set.py) or
+# "event" (one event at a time, each in a savepoint: the reference path, kept for comparison).
+INBOX_APPLY = env.str("INBOX_APPLY", default="set")
 
 # --- Celery ---------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
