@@ -1,7 +1,7 @@
 """Ingestion benchmark: PostgreSQL, Redis, gunicorn and Celery workers, all on this machine.
 
     .venv/bin/python bench/ingest.py [--batches 600] [--clients 4] [--web-workers 3] [--workers 2]
-        [--db plantcoord_bench] [--redis-db 3] [--apply set|event] [--profile FILE]
+        [--db plantcoord_bench] [--redis-db 3] [--apply set|event] [--chunk-max N]
 
 Prints, for the real stack (gunicorn + PostgreSQL + Redis + the worker):
   1. single POST latency (p50/p95/p99, sequential, keep-alive);
@@ -160,8 +160,26 @@ def main() -> None:
     parser.add_argument(
         "--redis-db", type=int, default=REDIS_DB, help="Redis db to flush (env BENCH_REDIS_DB)"
     )
+    parser.add_argument(
+        "--apply",
+        choices=["set", "event"],
+        default="set",
+        help="how workers apply a chunk: set-based, or one event at a time (the former path)",
+    )
+    parser.add_argument(
+        "--chunk-max",
+        type=int,
+        default=None,
+        help="INBOX_CHUNK_MAX for the workers (default: 500 set-based, 0 with --apply event, "
+        "as before: a task applies its own events only)",
+    )
     args = parser.parse_args()
     _use(args.db, args.redis_db)
+    ENV["INBOX_APPLY"] = args.apply
+    chunk_max = (
+        args.chunk_max if args.chunk_max is not None else (500 if args.apply == "set" else 0)
+    )
+    ENV["INBOX_CHUNK_MAX"] = str(chunk_max)
 
     psql(f"DROP DATABASE IF EXISTS {DB}")
     psql(f"CREATE DATABASE {DB}")
@@ -177,7 +195,8 @@ def main() -> None:
     try:
         print(
             f"stack: gunicorn x{args.web_workers} · PostgreSQL · Redis · "
-            f"{args.workers} Celery worker(s) · {os.cpu_count()} cores"
+            f"{args.workers} Celery worker(s) · {os.cpu_count()} cores · apply: {args.apply}, "
+            f"chunks up to {chunk_max or 50} · load {os.getloadavg()[0]:.1f}"
         )
 
         # 1. single POST latency

@@ -30,10 +30,11 @@ from django.db import connection
 
 from . import models as plant
 from .apply import _why
-from .events import PlantEvent
+from .events import PlantEvent, batch_cache
 from .services import transition_apply
 
 APPLIED, STALE, FAILED = "applied", "stale", "failed"
+SITES = "apply:sites"  # batch cache: site code -> Site
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,11 @@ def events_apply_set(event_type: str, events: list[PlantEvent]) -> dict[int, Out
     Called by ingestion inside a savepoint of the chunk's transaction; raises on anything
     the one-at-a-time path would have to judge (the caller then falls back to it).
     """
-    sites = _by_code(plant.Site, {e.site for e in events})
+    cache = batch_cache()  # sites are master data: once per processing batch
+    sites = cache.setdefault(SITES, {})
+    missing = {e.site for e in events} - sites.keys()
+    if missing:
+        sites.update(_by_code(plant.Site, missing))
     outcomes: dict[int, Outcome] = {}
     valid = []
     for event in events:

@@ -2,7 +2,8 @@
 
 Entry points:
 - ``event_observe(event)``: the ``coordination.events`` observer (registered in ``apps.py``),
-  called by ingestion inside the event's transaction.
+  called by ingestion inside the event's transaction; ``events_observe(groups)`` its batch
+  form, for a set-based chunk.
 - ``case_acknowledge / case_assign / case_dismiss / case_resolve``: pages and API.
 Each change bumps the board version last in its transaction and tells ``hooks`` observers.
 """
@@ -16,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from coordination.events import PlantEvent, batch_cache
+from coordination.events import EventGroups, PlantEvent, batch_cache
 from coordination.models import Site, StateChange
 from coordination.services import row_locked, transition_apply
 from kernel.errors import (
@@ -62,26 +63,78 @@ def board_bump() -> None:
 
 def event_observe(event: PlantEvent) -> None:
     """Raise, join or clear exceptions for one applied event (idempotent per inbox row)."""
+    if _effects_apply(event, _effects(event)):
+        board_bump()
+
+
+def events_observe(groups: EventGroups) -> None:
+    """The batch interface (``event_observers.notify_batch``): a chunk's events of one type,
+    grouped by thing, each group in plant-time order. Leaves exactly what ``event_observe``
+    on each event in turn would (the set-based property test holds it to that), with two
+    lookups for the whole batch instead of some per event: which of the exceptions the
+    events clear have none open (most "all good" signals), and which events are already on
+    a timeline (a chunk retried after a rollback). The board version moves once."""
+    planned = [(event, _effects(event)) for group in groups for event in group]
+    clears = {
+        (kind, subject.key)
+        for _, effects in planned
+        for (action, kind, _), (_, subject, _) in effects.items()
+        if action == RaiseRule.Action.CLEAR
+    }
+    open_now = set()
+    if clears:
+        open_now = set(
+            ExceptionCase.objects.filter(
+                kind__in={kind for kind, _ in clears},
+                key__in={key for _, key in clears},
+                status__in=OPEN_STATES,
+            ).values_list("kind", "key")
+        )
+        batch_cache().setdefault(NOTHING_OPEN, set()).update(clears - open_now)
+    # Only raises, and clears of what is open, ask whether the event was seen already.
+    ids = {
+        event.inbox_id
+        for event, effects in planned
+        for (action, kind, key) in effects
+        if event.inbox_id and (action == RaiseRule.Action.RAISE or (kind, key) in open_now)
+    }
+    if ids:
+        seen = batch_cache().setdefault(SEEN, {"ids": set(), "entries": set()})
+        seen["ids"] |= ids
+        seen["entries"] |= set(
+            ExceptionCaseEvent.objects.filter(inbox_id__in=ids).values_list(
+                "inbox_id", "case__kind", "case__key"
+            )
+        )
+    changed = False
+    for event, effects in planned:
+        changed |= _effects_apply(event, effects)
+    if changed:
+        board_bump()
+
+
+def _effects(event: PlantEvent) -> dict[tuple, tuple[RaiseRule, Subject, dict]]:
+    """What the rules make of an event: one effect per (action, kind, key), the strongest
+    raise rule winning when several match."""
     facts = event_facts(event.type, event.data or {})
-    matched = rules_matching(event.type, facts)
-    if not matched:
-        return
-    # One effect per (action, kind, key): the strongest raise rule wins when several match.
-    effects: dict[tuple, tuple[RaiseRule, Subject]] = {}
-    for rule in sorted(matched, key=lambda r: -r.base_severity):
+    effects: dict[tuple, tuple[RaiseRule, Subject, dict]] = {}
+    for rule in sorted(rules_matching(event.type, facts), key=lambda r: -r.base_severity):
         subject = subject_for(rule.kind, event.site, facts)
         if subject is None:
             log.warning("rule %s matched event %s but its data names no key", rule, event.inbox_id)
             continue
-        effects.setdefault((rule.action, rule.kind, subject.key), (rule, subject))
+        effects.setdefault((rule.action, rule.kind, subject.key), (rule, subject, facts))
+    return effects
+
+
+def _effects_apply(event: PlantEvent, effects: dict) -> bool:
     changed = False
-    for (action, _, _), (rule, subject) in effects.items():
+    for (action, _, _), (rule, subject, facts) in effects.items():
         if action == RaiseRule.Action.RAISE:
             changed |= _raise(event, rule, subject, facts)
         else:
             changed |= _clear(event, rule, subject, facts)
-    if changed:
-        board_bump()
+    return changed
 
 
 def _open_case(kind: str, key: str) -> ExceptionCase | None:
@@ -92,15 +145,25 @@ def _open_case(kind: str, key: str) -> ExceptionCase | None:
     )
 
 
+SEEN = "exceptions:seen"  # batch cache: events looked up at once, and their timeline entries
+
+
 def _seen(event: PlantEvent, kind: str, key: str) -> bool:
+    """The event is already on the timeline of the (kind, key) exception: a retry."""
     if event.inbox_id is None:
         return False
+    seen = batch_cache().get(SEEN)
+    if seen is not None and event.inbox_id in seen["ids"]:
+        return (event.inbox_id, kind, key) in seen["entries"]
     return ExceptionCaseEvent.objects.filter(
         inbox_id=event.inbox_id, case__kind=kind, case__key=key
     ).exists()
 
 
 def _entry(case, kind, summary, *, event: PlantEvent | None = None, actor=None, via="system"):
+    seen = batch_cache().get(SEEN)
+    if seen is not None and event is not None and event.inbox_id in seen["ids"]:
+        seen["entries"].add((event.inbox_id, case.kind, case.key))
     return ExceptionCaseEvent.objects.create(
         case=case,
         kind=kind,

@@ -309,7 +309,9 @@ def inbox_process(inbox_id: int) -> str | None:
     return inbox_process_batch([inbox_id]).get(inbox_id)
 
 
-def inbox_process_batch(inbox_ids: list[int], *, set_based: bool | None = None) -> dict[int, str]:
+def inbox_process_batch(
+    inbox_ids: list[int], *, set_based: bool | None = None, fill: int = 0
+) -> dict[int, str]:
     """Apply stored events exactly once, one transaction for the lot; returns new statuses.
 
     The claim, the changes to the picture, the observers (exceptions) and the statuses all
@@ -323,6 +325,12 @@ def inbox_process_batch(inbox_ids: list[int], *, set_based: bool | None = None) 
     thing; otherwise, and for the types that have no set form, one at a time, each event
     in its own savepoint so that a refused one changes nothing and sinks no other. The
     one-at-a-time path is the reference the set-based one is tested against.
+
+    ``fill`` (the worker's task passes ``INBOX_CHUNK_MAX``): when fewer of ``inbox_ids``
+    are waiting, also claim other waiting events, oldest first, up to that many. A worker
+    facing a backlog then applies big chunks (the set-based cost is per statement, not per
+    event), and the tasks of the events it took find them done. Locked rows are skipped,
+    so workers never wait for each other's claims.
     """
     if set_based is None:
         set_based = settings.INBOX_APPLY == "set"
@@ -339,6 +347,14 @@ def inbox_process_batch(inbox_ids: list[int], *, set_based: bool | None = None) 
             .filter(pk__in=inbox_ids, status=InboxEvent.Status.RECEIVED)
             .values_list("pk", flat=True)
         )
+        if fill > len(claimed):
+            claimed += (
+                InboxEvent.objects.select_for_update(skip_locked=True)
+                .filter(status=InboxEvent.Status.RECEIVED)  # the partial index on received_at
+                .exclude(pk__in=claimed)
+                .order_by("received_at")
+                .values_list("pk", flat=True)[: fill - len(claimed)]
+            )
         rows, parked = _rows_load(claimed)
         rows.sort(key=lambda row: (row.type, _changed_thing(row), row.time, row.pk))
         with event_batch():

@@ -309,6 +309,9 @@ INBOX_REQUEUE_EVERY_SECONDS = env.float("INBOX_REQUEUE_EVERY_SECONDS", default=1
 # How a processing chunk is applied: "set" (per type, as sets: coordination/apply_set.py) or
 # "event" (one event at a time, each in a savepoint: the reference path, kept for comparison).
 INBOX_APPLY = env.str("INBOX_APPLY", default="set")
+# A worker's processing task takes up to this many waiting events in one transaction (its own
+# and, facing a backlog, the oldest others): set-based apply costs per statement, not per event.
+INBOX_CHUNK_MAX = env.int("INBOX_CHUNK_MAX", default=500)
 
 # --- Celery ---------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
