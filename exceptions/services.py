@@ -107,10 +107,30 @@ def events_observe(groups: EventGroups) -> None:
             )
         )
     changed = False
+    cache = batch_cache()
     for event, effects in planned:
-        changed |= _effects_apply(event, effects)
+        cache[TOLD] = []  # the changes this signal makes, for ``case_observers`` at once
+        try:
+            changed |= _effects_apply(event, effects)
+        finally:
+            told = cache.pop(TOLD)
+        if told:
+            case_observers.notify_batch(told)
     if changed:
         board_bump()
+
+
+TOLD = "exceptions:told"  # batch cache: case changes of the signal being observed
+
+
+def _tell(change: CaseChange) -> None:
+    """Tell ``case_observers`` now, or with the signal's other changes (``events_observe``):
+    no observer reads what the rest of one signal's handling writes."""
+    told = batch_cache().get(TOLD)
+    if told is None:
+        case_observers.notify(change)
+    else:
+        told.append(change)
 
 
 def _effects(event: PlantEvent) -> dict[tuple, tuple[RaiseRule, Subject, dict]]:
@@ -261,7 +281,7 @@ def _case_open(event, rule, subject, facts) -> ExceptionCase:
             f"repeat of #{predecessor.pk}, resolved {predecessor.resolved_at:%d %b %H:%M} "
             f"({cause})",
         )
-    case_observers.notify(CaseChange(case.pk, Change.OPENED, case.kind, case.key, case.severity))
+    _tell(CaseChange(case.pk, Change.OPENED, case.kind, case.key, case.severity))
     return case
 
 
@@ -285,7 +305,7 @@ def _case_join(case, event, rule, subject, facts) -> None:
     _assess(case)
     case.updated_at = timezone.now()
     case.save()
-    case_observers.notify(CaseChange(case.pk, change, case.kind, case.key, case.severity, previous))
+    _tell(CaseChange(case.pk, change, case.kind, case.key, case.severity, previous))
     if case.severity != previous:
         _entry(
             case,
@@ -293,7 +313,7 @@ def _case_join(case, event, rule, subject, facts) -> None:
             f"severity {Severity(previous).label} → {case.get_severity_display()}: "
             + "; ".join(case.severity_reasons[1:] or ["impact changed"]),
         )
-        case_observers.notify(
+        _tell(
             CaseChange(
                 case.pk, Change.SEVERITY_CHANGED, case.kind, case.key, case.severity, previous
             )
@@ -344,9 +364,7 @@ def _clear(event: PlantEvent, rule: RaiseRule, subject: Subject, facts: dict) ->
             case.condition_active = False
             case.cleared_at = timezone.now()
             _entry(case, Entry.CLEARED, f"cleared ({rule.name}): " + _describe(event), event=event)
-            case_observers.notify(
-                CaseChange(case.pk, Change.CLEARED, case.kind, case.key, case.severity)
-            )
+            _tell(CaseChange(case.pk, Change.CLEARED, case.kind, case.key, case.severity))
         else:
             _entry(case, Entry.SIGNAL, "still clear: " + _describe(event), event=event)
         case.updated_at = timezone.now()
