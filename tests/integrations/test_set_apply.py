@@ -122,3 +122,111 @@ def test_an_unknown_reference_fails_alone_and_the_rest_of_the_chunk_applies(acce
     assert InboxEvent.objects.get(pk=ids[3]).error == "unknown job 'WO-NOPE'"
     job.refresh_from_db()
     assert (job.good_quantity, job.status) == (5, "running")  # first counts start the job
+
+
+# --- scale-out: several workers on one backlog --------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_on_one_backlog_apply_every_event_once_newest_wins(key):
+    """Four workers drain a shuffled backlog about the same lines, filling their chunks from
+    it: no deadlock, nothing left or done twice, and each line ends at its newest signal."""
+    import random
+    import threading
+
+    integration = Integration.objects.get(name="mes")
+    rng = random.Random(16)
+    minutes = list(range(600))
+    rng.shuffle(minutes)
+    lines = ["L1", "L2", "L3", "L4"]
+    stream = [
+        cloudevent(
+            time=f"2026-11-27T{8 + m // 60:02d}:{m % 60:02d}:00Z",
+            data={"line": lines[k % 4], "status": rng.choice(["running", "idle"])},
+        )
+        for k, m in enumerate(minutes)
+    ]
+    for start in range(0, len(stream), 100):
+        events_accept(integration=integration, raw_events=stream[start : start + 100])
+    ids = list(InboxEvent.objects.order_by("pk").values_list("pk", flat=True))
+    errors = []
+
+    def worker(k):
+        try:
+            for start in range(k * 25, len(ids), 100):  # each its own tasks, filling to 60
+                inbox_process_batch(ids[start : start + 25], set_based=True, fill=60)
+        except Exception as exc:  # a deadlock would surface here
+            errors.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    inbox_process_batch(ids)  # whatever the workers' chunks left to others' tasks
+    assert not InboxEvent.objects.filter(status__in=["received", "failed"]).exists()
+    assert set(InboxEvent.objects.values_list("attempts", flat=True)) == {1}
+    for code in lines:
+        newest = max((e for e in stream if e["data"]["line"] == code), key=lambda e: e["time"])
+        line = Line.objects.get(code=code)
+        assert line.status == newest["data"]["status"], code
+        mark = Watermark.objects.get(key=f"line-status:{line.pk}")
+        assert mark.time.isoformat().replace("+00:00", "Z") == newest["time"]
+        row = InboxEvent.objects.get(event_id=newest["id"])
+        assert row.status == "applied"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_waits_only_for_chunks_about_the_same_thing(key):
+    """A worker holding line L1's chunk open blocks another chunk about L1 (plant-time order
+    per thing) but not one about L2."""
+    import threading
+
+    from django.db import connection
+
+    from tests.conftest import pg_blocked_backend, test_database_url, wait_for
+
+    integration = Integration.objects.get(name="mes")
+
+    def accept(line, minute):
+        event = cloudevent(
+            time=f"2026-11-27T08:{minute:02d}:00Z", data={"line": line, "status": "idle"}
+        )
+        events_accept(integration=integration, raw_events=[event])
+        return [InboxEvent.objects.get(event_id=event["id"]).pk]
+
+    first_l1, l2, second_l1 = accept("L1", 1), accept("L2", 2), accept("L1", 3)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_l1():
+        try:
+            with transaction.atomic():
+                inbox_process_batch(first_l1, set_based=True)
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_l1)
+    holder.start()
+    assert holding.wait(30)
+    try:
+        assert inbox_process_batch(l2, set_based=True) == {l2[0]: "applied"}  # did not wait
+        waiter = threading.Thread(target=lambda: (inbox_process_batch(second_l1, set_based=True),
+                                                  connection.close()))  # fmt: skip
+        waiter.start()
+        wait_for(lambda: pg_blocked_backend(test_database_url()), 30, what="the L1 chunk to wait")
+        assert InboxEvent.objects.get(pk=second_l1[0]).status == "received"
+    finally:
+        release.set()
+        holder.join(30)
+    waiter.join(30)
+    assert InboxEvent.objects.get(pk=second_l1[0]).status == "applied"
+    line = Line.objects.get(code="L1")
+    mark = Watermark.objects.get(key=f"line-status:{line.pk}")
+    assert mark.time.isoformat() == "2026-11-27T08:03:00+00:00"
