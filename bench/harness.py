@@ -88,13 +88,17 @@ def gunicorn(
     return web, port
 
 
-def celery_workers(env: dict[str, str], n: int, *, concurrency: int = 1) -> list[subprocess.Popen]:
-    """``n`` Celery worker processes (no beat) on the benchmark's broker."""
+def celery_workers(
+    env: dict[str, str], n: int, *, concurrency: int = 1, queue: str | None = None
+) -> list[subprocess.Popen]:
+    """``n`` Celery worker processes (no beat) on the benchmark's broker, consuming ``queue``
+    (default: the default queue)."""
     return [
         subprocess.Popen(
             [
                 *(PY, "-m", "celery", "-A", "plantcoord", "worker", "--loglevel=WARNING"),
                 *(f"--concurrency={concurrency}", f"--hostname=bench{k}@%h"),
+                *(("-Q", queue) if queue else ()),
                 *("--without-mingle", "--without-gossip"),
             ],
             cwd=ROOT,

@@ -3,10 +3,12 @@ one and two Celery workers, and how long 10,000 queued messages take to drain on
 comes back from an outage.
 
     .venv/bin/python bench/outbox.py [--messages 5000] [--backlog 10000] [--per-lot 5] [--keep]
+        [--redis-db 7]
 
 Creates its own database (plantcoord_bench_outbox; dropped at the end unless --keep) and
-uses Redis db 7, starts the reference plant (in memory) on 127.0.0.1:18550 and one ERP
-target pointing at it. Throughput: with the workers stopped, ``--messages`` messages (on
+uses Redis db 7 (``--redis-db``), starts the reference plant (in memory) on a free port of
+18500-18599 and one ERP target pointing at it; the workers consume the relay's ``webhooks``
+queue. Throughput: with the workers stopped, ``--messages`` messages (on
 ``messages / per-lot`` lots) are written with ``outbox_add``; the workers start and the rate
 is counted from the first recorded delivery to the last. Drain: the workers run, the ERP
 fails (503) while ``--backlog`` messages are written and every lot's first message has been
@@ -25,7 +27,6 @@ import time
 from harness import ROOT, bench_env, celery_workers, django_setup, fresh_database, psql, stop
 
 DB = "plantcoord_bench_outbox"
-PORT = 18550
 ENV = {
     **bench_env(DB, redis_db=7),
     "OUTBOX_BACKOFF_BASE": "0.5",
@@ -90,7 +91,7 @@ def throughput(n_workers: int, n: int, per_lot: int, peer) -> float:
 
     before = delivered()
     write(n, per_lot, f"T{n_workers}")
-    workers = celery_workers(ENV, n_workers)
+    workers = celery_workers(ENV, n_workers, queue="webhooks")  # the relay's queue
     try:
         wait_until(before + n, 600)
     finally:
@@ -110,7 +111,7 @@ def drain(backlog: int, per_lot: int, peer) -> tuple[float, float]:
 
     peer.control(system="erp", mode="fail", status=503)
     before = delivered()
-    workers = celery_workers(ENV, 1)
+    workers = celery_workers(ENV, 1, queue="webhooks")
     try:
         t_write = time.perf_counter()
         write(backlog, per_lot, "D")
@@ -199,7 +200,12 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--per-lot", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--redis-db", type=int, default=7, help="the broker's Redis database (shared machine: "
+        "take one nobody else's workers consume)"
+    )  # fmt: skip
     args = parser.parse_args()
+    ENV.update(bench_env(DB, redis_db=args.redis_db))
 
     fresh_database(DB, ENV)
     django_setup(ENV)

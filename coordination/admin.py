@@ -162,3 +162,30 @@ class StateChangeAdmin(ReadOnlyAdmin):
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "seen_at", "token"]
     readonly_fields = ["name", "seen_at", "token"]
+
+
+@admin.register(models.PlanningPolicy)
+class PlanningPolicyAdmin(admin.ModelAdmin):
+    """Tier weights, frozen horizon and estimates of resequencing proposals (plant, per line)."""
+
+    list_display = (
+        "__str__",
+        "frozen_minutes",
+        "repair_minutes",
+        "material_minutes",
+        "strategic_weight",
+        "key_weight",
+        "standard_weight",
+        "changeover_weight",
+    )
+
+
+@admin.register(models.Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "line", "trigger", "status", "created_at", "ready_seconds")
+    list_filter = ("status", "trigger", "line")
+
+
+@admin.register(models.SequenceDecision)
+class SequenceDecisionAdmin(ReadOnlyAdmin):
+    list_display = ("proposal", "chosen_label", "decided_by", "decided_at", "actual_at")

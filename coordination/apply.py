@@ -17,6 +17,7 @@ from django.db.models import Case, F, Q, Value, When
 from kernel.errors import DomainError
 
 from . import models as plant
+from .andon import andon_apply
 from .events import PlantEvent, batch_cache
 from .quality import disposition_message, lot_hold_write
 from .services import transition_apply
@@ -309,4 +310,5 @@ APPLIERS: dict[str, Callable[[PlantEvent, plant.Site], bool]] = {
     "quality.hold": _quality_hold,
     "quality.disposition": _quality_disposition,
     "order.changed": _order_changed,
+    "andon.call": andon_apply,  # coordination/andon.py (floor pages, issue 15)
 }

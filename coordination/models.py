@@ -247,6 +247,14 @@ class Job(ConcurrentTransitionMixin, models.Model):
     def cancel(self) -> None:
         """Not started yet; a running job is completed short instead."""
 
+    @transition(field=status, source=[Status.PLANNED, Status.RELEASED, Status.RUNNING], target=None)
+    def resequence(self, *, line, sequence: int, planned_start, planned_end) -> None:
+        """A new place in a line's sequence (an approved proposal); the state stays."""
+        self.line = line
+        self.sequence = sequence
+        self.planned_start = planned_start
+        self.planned_end = planned_end
+
 
 class Lot(ConcurrentTransitionMixin, models.Model):
     """A traceable quantity of one item at one location; quality holds and dispositions it."""
@@ -501,3 +509,7 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.aggregate} ({self.key})"
+
+
+# Resequencing proposals live in their own package; their models belong to this app.
+from .proposals.models import PlanningPolicy, Proposal, SequenceDecision  # noqa: E402, F401

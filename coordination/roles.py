@@ -18,3 +18,12 @@ COORDINATION_PERMISSIONS = {
     "disposition_lot": (QUALITY,),
     "approve_sequence": (PLANNER,),
 }
+
+# Resequencing proposals (migration 0008): planners approve (approve_sequence above); every
+# function reads them. A separate dict: migration 0002 grants the one above, before these exist.
+PROPOSAL_PERMISSIONS = {
+    "view_proposal": FLOOR_ROLES,
+    "view_sequencedecision": FLOOR_ROLES,
+    "view_planningpolicy": (SUPERVISOR, PLANNER),
+}
+ALL_PERMISSIONS = {**COORDINATION_PERMISSIONS, **PROPOSAL_PERMISSIONS}

@@ -10,3 +10,11 @@ def heartbeat_task(token: str = "") -> None:
     Heartbeat.objects.update_or_create(
         name="worker", defaults={"token": token, "seen_at": timezone.now()}
     )
+
+
+# Celery discovers ``<app>.tasks``; the proposals' tasks live in their package.
+from .proposals.tasks import (  # noqa: E402, F401
+    proposal_build_task,
+    proposal_maintenance_sweep_task,
+    proposal_outcomes_task,
+)

@@ -10,7 +10,7 @@ from django_htmx.http import trigger_client_event
 
 from kernel.errors import DomainError, InvalidInputError, PermissionDeniedError
 
-from . import quality
+from . import floor_selectors, quality
 from .actions import ACTION_PERMISSIONS, HOLDABLE, LOT_ACTIONS, lot_actions_offered
 from .forms import HoldManyForm
 from .models import Lot, StateChange
@@ -120,9 +120,11 @@ def quality_hold_many(request):
 @permission_required(VIEW_LOT, raise_exception=True)
 def lot_detail(request, code: str):
     lot = _lot_or_404(code)
+    page = lot_page(lot)
     context = {
         "lot": lot,
-        **lot_page(lot),
+        **page,
+        **floor_selectors.lot_extra(lot, user=request.user, history=page["history"]),
         "actions": [
             (name, LOT_ACTIONS.form(name, lot)) for name in lot_actions_offered(lot, request.user)
         ],
@@ -183,3 +185,63 @@ def _lot_panel(request, lot, action, form, error=None, status=200):
     if request.htmx:
         template = "coordination/_lot_action.html#form"
     return render(request, template, context, status=status)
+
+
+# --- drill-down: line, order, job and item pages, and the one search box --------------------
+
+
+def _or_404(found, what: str, ref: str):
+    if found is None:
+        raise Http404(f"{what} {ref} does not exist")
+    return found
+
+
+@permission_required("coordination.view_line", raise_exception=True)
+def line_detail(request, code: str):
+    """One line: status, what runs now and next, open exceptions, staffing, recent events."""
+    line = _or_404(floor_selectors.line_get(code=code), "line", code)
+    context = {"page": floor_selectors.line_page(line, user=request.user), "line": line}
+    template = "coordination/line.html"
+    if request.htmx and request.GET.get("part") == "live":
+        template += "#live"
+    return render(request, template, context)
+
+
+@permission_required("coordination.view_order", raise_exception=True)
+def order_detail(request, number: str):
+    order = _or_404(floor_selectors.order_get(number=number), "order", number)
+    context = {"order": order, **floor_selectors.order_page(order, user=request.user)}
+    return render(request, "coordination/order.html", context)
+
+
+@permission_required("coordination.view_job", raise_exception=True)
+def job_detail(request, number: str):
+    job = _or_404(floor_selectors.job_get(number=number), "job", number)
+    context = {"job": job, **floor_selectors.job_page(job, user=request.user)}
+    return render(request, "coordination/job.html", context)
+
+
+@permission_required("coordination.view_item", raise_exception=True)
+def item_detail(request, code: str):
+    item = _or_404(floor_selectors.item_get(code=code), "item", code)
+    context = {"item": item, **floor_selectors.item_page(item, user=request.user)}
+    return render(request, "coordination/item.html", context)
+
+
+@permission_required("coordination.view_line", raise_exception=True)
+def search(request):
+    """The layout's search box: one exact match opens its page, otherwise the list."""
+    query = request.GET.get("q", "").strip()
+    hits = floor_selectors.search(query=query, user=request.user)
+    exact = [h for h in hits if h.exact]
+    if len(exact) == 1 and request.GET.get("list") != "1":
+        return redirect(exact[0].url)
+    context = {"query": query, "hits": hits, "too_long": len(query) > floor_selectors.MAX_QUERY}
+    return render(request, "coordination/search.html", context)
+
+
+@permission_required("coordination.view_order", raise_exception=True)
+def order_list(request):
+    late = request.GET.get("late") == "1"
+    context = {"orders": floor_selectors.order_list(late=late), "late": late}
+    return render(request, "coordination/order_list.html", context)

@@ -51,9 +51,22 @@ RULES = [
      "sync_divergence", "raise", 2, True),
     ("ERP/MES agree again", "sync.agreed", [{"field": "ref", "op": "exists", "value": True}],
      "sync_divergence", "clear", 1, True),
+    # Andon (a person at the line, its station page): "line stopped" is a downtime on the
+    # line, joining the MES's own signal; the other calls are andon exceptions.
+    ("Andon: line stopped", "andon.call", [{"field": "call", "op": "eq", "value": "stopped"}],
+     "downtime", "raise", 3, True),
+    ("Andon: line running again", "andon.call",
+     [{"field": "call", "op": "eq", "value": "running"}], "downtime", "clear", 1, True),
+    ("Andon: quality problem", "andon.call", [{"field": "call", "op": "eq", "value": "quality"}],
+     "andon", "raise", 3, True),
+    ("Andon: material needed", "andon.call", [{"field": "call", "op": "eq", "value": "material"}],
+     "andon", "raise", 2, True),
+    ("Andon: need help", "andon.call", [{"field": "call", "op": "eq", "value": "help"}],
+     "andon", "raise", 2, True),
 ]  # fmt: skip
 
 SYNC_RULES = [r for r in RULES if r[1] in ("sync.divergence", "sync.agreed")]
+ANDON_RULES = [r for r in RULES if r[1] == "andon.call"]
 
 THRESHOLDS = [
     ("orders_at_risk", 1, 1),
@@ -120,6 +133,18 @@ def sync_rules_add(apps) -> None:
     """Add reconciliation's rules to a plant seeded before them (by name; idempotent)."""
     RaiseRule = apps.get_model("exceptions", "RaiseRule")
     for name, event_type, conditions, kind, action, severity, active in SYNC_RULES:
+        RaiseRule.objects.get_or_create(
+            name=name,
+            event_type=event_type,
+            defaults={"conditions": conditions, "kind": kind, "action": action,
+                      "base_severity": severity, "active": active},
+        )  # fmt: skip
+
+
+def andon_rules_add(apps) -> None:
+    """Add the andon rules to a plant seeded before them (by name; idempotent)."""
+    RaiseRule = apps.get_model("exceptions", "RaiseRule")
+    for name, event_type, conditions, kind, action, severity, active in ANDON_RULES:
         RaiseRule.objects.get_or_create(
             name=name,
             event_type=event_type,

@@ -74,3 +74,31 @@ class AssignForm(ActionForm):
         from .services import case_owner_token
 
         return {"expected_owner": case_owner_token(target)}
+
+
+class RaiseForm(forms.Form):
+    """A supervisor raises an exception by hand (exceptions/manual.py): shape only."""
+
+    title = forms.CharField(
+        label="What happened", max_length=200, error_messages={"required": "Say what happened."}
+    )
+    line = forms.ChoiceField(label="Line", required=False)
+    severity = forms.TypedChoiceField(
+        coerce=int,
+        initial=2,
+        choices=[
+            (v, label) for v, label in reversed(ExceptionCase._meta.get_field("severity").choices)
+        ],
+        error_messages={"invalid_choice": "Choose a severity from the list."},
+    )
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from coordination.models import Line
+
+        self.fields["line"].choices = [("", "— whole plant —")] + [
+            (code, code) for code in Line.objects.values_list("code", flat=True)
+        ]

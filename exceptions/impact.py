@@ -73,6 +73,8 @@ def impact_assess(case, *, now: datetime | None = None, policy=None) -> Impact:
         Kind.LABOUR: _labour,
         Kind.SCRAP: _scrap,
         Kind.SYNC_DIVERGENCE: _sync_divergence,
+        Kind.ANDON: _andon,
+        Kind.MANUAL: _manual,
     }[case.kind]
     return assess(case, case.facts or {}, now, policy)
 
@@ -518,3 +520,40 @@ def _sync_divergence(case, facts, now, policy) -> Impact:
     if facts.get("object") == "order":
         return _order_change(case, {"order": ref, "change": "status differs"}, now, policy)
     return Impact(summary=f"{facts.get('object', 'object')} {ref}: the systems disagree.")
+
+
+def _line_now(case, line: Line, now: datetime, head: str) -> Impact:
+    """What a call on a line touches: the job running on it and the next one (the line is
+    not known to be out, so no capacity is counted lost)."""
+    jobs = _jobs_on_line(line, now, timedelta(0))[:2]
+    impact = _finish(
+        case,
+        lines=[line.code],
+        jobs=[{**_job_link(j), "line": line.code} for j in jobs],
+        orders=_orders_hit(jobs, timedelta(0), now),
+        head=head,
+    )
+    impact.line_id = line.pk
+    return impact
+
+
+def _andon(case, facts, now, policy) -> Impact:
+    """A person at the line called (quality problem, material needed, need help)."""
+    from .kinds import ANDON_CALLS
+
+    line = _line_by_code(facts.get("line"))
+    if line is None:
+        return Impact(summary=f"Line {facts.get('line')} is not in the plant picture.")
+    what = ANDON_CALLS.get(facts.get("call"), "andon call")
+    by = " by " + str(facts["by"]) if facts.get("by") else ""
+    at = " at " + str(facts["station"]) if facts.get("station") else ""
+    return _line_now(case, line, now, f"{line.code}: {what} called{at}{by}")
+
+
+def _manual(case, facts, now, policy) -> Impact:
+    """Raised by hand: the line it names, if any (exceptions/manual.py)."""
+    line = _line_by_code(facts.get("line"))
+    head = f"raised by hand by {facts.get('by') or 'a supervisor'}"
+    if line is None:
+        return Impact(summary=head + ".")
+    return _line_now(case, line, now, f"{line.code}: {head}")

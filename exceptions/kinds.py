@@ -32,6 +32,9 @@ def subject_for(kind: str, site: str, data: dict) -> Subject | None:
         what = _text(data.get("status")) or "down"
         if data.get("kind") == "unplanned":
             what = "unplanned maintenance"
+        if data.get("call") == "stopped":  # andon: a person at the line stopped it
+            station = _text(data.get("station"))
+            what = "stopped (andon" + (f" at {station}" if station else "") + ")"
         reason = _text(data.get("reason"))
         asset = _text(data.get("asset"))
         title = f"Line {line} {what}" + (f" ({asset})" if asset else "")
@@ -65,7 +68,31 @@ def subject_for(kind: str, site: str, data: dict) -> Subject | None:
         return Subject(job, f"Scrap above threshold on job {job}", line)
     if kind == Kind.SYNC_DIVERGENCE:
         return _divergence_subject(data, line)
+    if kind == Kind.ANDON:
+        return _andon_subject(data, line)
     return None
+
+
+# andon.call (a person at the line, from its station page): what each call means.
+ANDON_CALLS = {
+    "stopped": "line stopped",
+    "quality": "quality problem",
+    "material": "material needed",
+    "help": "need help",
+    "running": "line running again",
+}
+
+
+def _andon_subject(data: dict, line: str | None) -> Subject | None:
+    """One open call per line and kind of call: pressing again (or from another station)
+    joins it. "Line stopped" is a downtime (keyed by the line, like the MES's signal)."""
+    call = _text(data.get("call"))
+    if not line or call not in ANDON_CALLS:
+        return None
+    station = _text(data.get("station"))
+    note = _text(data.get("note")) or _text(data.get("reason"))
+    title = f"Line {line}: {ANDON_CALLS[call]}" + (f" at {station}" if station else "")
+    return Subject(f"{line}:{call}", title + (f" ({note})" if note else ""), line)
 
 
 def _divergence_subject(data: dict, line: str | None) -> Subject | None:
@@ -94,6 +121,10 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
     Kind.SCRAP: (roles.SUPERVISOR, roles.QUALITY),
     # Lots route to quality, orders and sequences to planning (workflows/defaults.py).
     Kind.SYNC_DIVERGENCE: (roles.SUPERVISOR, roles.QUALITY, roles.PLANNER),
+    # The responders an andon call routes to (quality, material, help: workflows/defaults.py).
+    Kind.ANDON: (roles.SUPERVISOR, roles.QUALITY, roles.PROCUREMENT, roles.MAINTENANCE),
+    # Raised by a supervisor for anything no rule covers (exceptions/manual.py).
+    Kind.MANUAL: (roles.SUPERVISOR,),
 }
 
 

@@ -28,6 +28,8 @@ class Kind(models.TextChoices):
     ORDER_CHANGE = "order_change", "order change"
     SCRAP = "scrap", "scrap above threshold"
     SYNC_DIVERGENCE = "sync_divergence", "ERP/MES disagree with us"
+    ANDON = "andon", "andon call from the line"
+    MANUAL = "manual", "raised by hand"
 
 
 class Severity(models.IntegerChoices):

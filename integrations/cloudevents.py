@@ -108,6 +108,20 @@ SCHEMAS: dict[str, list[Field]] = {
         _s("item", description="item of the new line (add_line)"),
         _s("reason"),
     ],
+    # A person at the line (its andon station page, or a plant's own andon system).
+    "andon.call": [
+        _s("line", True),
+        _e(
+            "call",
+            ["stopped", "quality", "material", "help", "running"],
+            True,
+            "stopped, quality problem, material needed, need help, or running again",
+        ),
+        _s("reason", description="why the line stopped (from the station's short list)"),
+        _s("note", description="optional free text from the caller"),
+        _s("station", description="the station at the line, e.g. L1-1"),
+        _s("by", description="who called (the signed-in user at the station)"),
+    ],
 }
 EVENT_TYPES = tuple(SCHEMAS)
 # order.changed: which value(s) each kind of change needs.

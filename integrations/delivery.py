@@ -1,9 +1,11 @@
 """Delivering the outbox: targets, fan-out, the relay, dead letters.
 
 The domain writes ``OutboxMessage`` rows (``coordination.outbox.outbox_add``) in the change's
-transaction. Here, in that same transaction, ``deliveries_fan_out`` (an ``outbox_written``
-observer) writes one ``OutboxDelivery`` per enabled target that wants the topic, and asks for a
-relay run after commit. Nothing can be lost between commit and enqueue: the rows are the
+transaction: lot and order decisions for ERP and MES, and the workflow notifications
+(``task.*``, ``decision.recorded``) for webhook receivers, which are targets like any other.
+Here, in that same transaction, ``deliveries_fan_out`` (an ``outbox_written`` observer) writes
+one ``OutboxDelivery`` per enabled target that wants the topic, and asks for a relay run after
+commit. Nothing can be lost between commit and enqueue: the rows are the
 queue; the nudge and the beat sweep only wake the relay.
 
 The relay (``outbox_relay``), per batch: **claim** due deliveries in a short transaction with
@@ -13,7 +15,8 @@ delivery is claimed only when no older message of its aggregate is undelivered a
 so at most one message per (target, aggregate) is ever in flight; a dead one holds back the
 rest of its aggregate there until someone retries it. A worker killed mid-batch leaves leased
 rows that become due again when the lease runs out; the receiver de-duplicates the repeat on
-``webhook-id``.
+``webhook-id``. The relay task and its nudges run on the ``webhooks`` queue
+(``CELERY_TASK_ROUTES``): a slow receiver never holds up the default queue's inbox work.
 """
 
 import json
@@ -120,22 +123,36 @@ def target_secret_rotate(*, target_id: int) -> str:
 # --- fan-out (inside the message's transaction) ----------------------------------------------
 
 
-def deliveries_fan_out(message: OutboxMessage) -> None:
-    """``outbox_written`` observer: one delivery per enabled target that wants the topic, in
-    the message's transaction, and a relay run once it commits."""
-    targets = [t for t in OutboxTarget.objects.filter(enabled=True) if t.wants(message.topic)]
-    if not targets:
-        return
-    OutboxDelivery.objects.bulk_create(
+def deliveries_fan_out(messages: list[OutboxMessage]) -> None:
+    """``outbox_written`` observer: one delivery per enabled target that wants the topic, for
+    a batch of messages in their transaction (one query for the targets, one INSERT), and a
+    relay run once it commits."""
+    targets = list(OutboxTarget.objects.filter(enabled=True))
+    deliveries = [
         OutboxDelivery(
             message=message,
             target=target,
             aggregate=message.aggregate,
             next_attempt_at=message.created_at,
         )
+        for message in messages
         for target in targets
-    )
+        if target.wants(message.topic)
+    ]
+    if not deliveries:
+        return
+    OutboxDelivery.objects.bulk_create(deliveries)
     relay_nudge_on_commit()
+
+
+def topics_subscribed() -> set[str]:
+    """The message types at least one enabled target takes (one query)."""
+    taken: set[str] = set()
+    for topics in OutboxTarget.objects.filter(enabled=True).values_list("topics", flat=True):
+        if not topics:
+            return set(TOPICS)
+        taken.update(topics)
+    return taken
 
 
 def relay_nudge_on_commit() -> None:
@@ -180,6 +197,7 @@ class Outcome:
     error: str = ""
     retry_after: float | None = None
     sent: bool = True
+    timed_out: bool = False
 
 
 def deliveries_claim(*, limit: int) -> list[Claimed]:
@@ -290,7 +308,9 @@ def delivery_send(claimed: Claimed) -> Outcome:
             allow_redirects=False,
         )
     except requests.Timeout:
-        return Outcome(claimed, ok=False, error=f"no answer within {claimed.timeout:g} s")
+        return Outcome(
+            claimed, ok=False, error=f"no answer within {claimed.timeout:g} s", timed_out=True
+        )
     except requests.RequestException as exc:
         return Outcome(claimed, ok=False, error=f"connection failed: {exc}"[:1000])
     code = response.status_code
@@ -381,6 +401,11 @@ def _failure_record(outcome: Outcome, now) -> str:
         delay = backoff_delay(claimed.attempts)
         if outcome.retry_after:
             delay = max(delay, min(outcome.retry_after, settings.OUTBOX_BACKOFF_MAX))
+        if outcome.timed_out:
+            # The receiver may still be working on the copy we stopped waiting for: give it
+            # that long again before the next copy, so a receiver up to twice the timeout
+            # slow never has two copies of one message in hand at once.
+            delay = max(delay, claimed.timeout)
         updated = mine.update(
             next_attempt_at=now + timedelta(seconds=delay),
             lease_until=None,

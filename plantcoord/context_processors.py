@@ -9,6 +9,7 @@ NAVIGATION = [
     ("Board", "board", "exceptions.view_exceptioncase"),
     ("Inbox", "inbox", "workflows.view_task"),
     ("Holds", "quality", "coordination.view_lot"),
+    ("Plan", "plan", "coordination.view_proposal"),
     ("Integrations", "integrations", "integrations.view_integration"),
     ("Metrics", "metrics", "coordination.metrics_views.metrics_may_view"),
 ]

@@ -341,19 +341,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-# Webhook deliveries wait on other people's servers: their own queue, consumed by their own
-# worker (bin/run, docker-compose `webhooks`), so a slow receiver never delays the inbox.
+# Outbound deliveries (the outbox relay: ERP, MES, webhook receivers) wait on other people's
+# servers: their own queue, consumed by their own worker (bin/run, docker-compose `webhooks`),
+# so a slow receiver never delays inbox processing or the sweeps on the default queue. Routes
+# apply to every way the relay is sent: the on-commit nudge, a retry's nudge, beat's sweep.
 WEBHOOK_QUEUE = "webhooks"
-CELERY_TASK_ROUTES = {"workflows.webhook_deliver": {"queue": WEBHOOK_QUEUE}}
-# The client gives up (connect, then each read) well before the first retry is due, so two
-# copies of one delivery never overlap at a slow receiver; retries double from the delay.
-WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
-WEBHOOK_RETRY_DELAY = env.int("WEBHOOK_RETRY_DELAY", default=30)
-if not 0 < WEBHOOK_TIMEOUT < WEBHOOK_RETRY_DELAY:
-    raise ImproperlyConfigured(
-        f"WEBHOOK_TIMEOUT: must be above 0 and below WEBHOOK_RETRY_DELAY "
-        f"({WEBHOOK_RETRY_DELAY} s), got {WEBHOOK_TIMEOUT}"
-    )
+CELERY_TASK_ROUTES = {"integrations.outbox_relay": {"queue": WEBHOOK_QUEUE}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic sweeps. Deadlines live in the database; beat only wakes the sweepers.
 CELERY_BEAT_SCHEDULE: dict = {
@@ -394,6 +387,25 @@ CELERY_BEAT_SCHEDULE["reconcile"] = {
     "task": "integrations.reconcile",
     "schedule": RECONCILE_SECONDS,
     "options": {"expires": RECONCILE_SECONDS},
+}
+
+# Resequencing proposals (coordination/proposals/): seconds the solver gets per alternative;
+# how often beat looks for planned maintenance no proposal has seen, and records the actual
+# outcome of approved sequences.
+PROPOSAL_SOLVE_SECONDS = env.float("PROPOSAL_SOLVE_SECONDS", default=0.8)
+if not 0.05 <= PROPOSAL_SOLVE_SECONDS <= 60:
+    raise ImproperlyConfigured("PROPOSAL_SOLVE_SECONDS must be between 0.05 and 60 seconds")
+PROPOSAL_OUTCOME_SECONDS = env.float("PROPOSAL_OUTCOME_SECONDS", default=300.0)
+PROPOSAL_SWEEP_SECONDS = env.float("PROPOSAL_SWEEP_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE["proposal-maintenance-sweep"] = {
+    "task": "coordination.proposal_maintenance_sweep",
+    "schedule": PROPOSAL_SWEEP_SECONDS,
+    "options": {"expires": PROPOSAL_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["proposal-outcomes"] = {
+    "task": "coordination.proposal_outcomes",
+    "schedule": PROPOSAL_OUTCOME_SECONDS,
+    "options": {"expires": PROPOSAL_OUTCOME_SECONDS},
 }
 
 # --- logging --------------------------------------------------------------------------------

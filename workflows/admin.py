@@ -1,4 +1,5 @@
-"""Admin: routing rules (with a preview), templates and steps, escalation policies, webhooks.
+"""Admin: routing rules (with a preview), templates and steps, escalation policies (webhook
+receivers are outbox targets: Integrations → Outbox targets).
 
 Runs, tasks and decisions are shown read-only: they change only through the services.
 """
@@ -102,23 +103,6 @@ class LevelInline(admin.TabularInline):
 class EscalationPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "description")
     inlines = [LevelInline]
-
-
-@admin.register(models.WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ("name", "url", "active")
-
-
-@admin.register(models.WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "endpoint", "event", "status", "attempts", "last_error")
-    list_filter = ("status", "event")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.WorkflowRun)

@@ -150,6 +150,36 @@ TEMPLATES = {
              "The exception clears itself once both agree."),
         ],
     ),
+    # Andon calls from the line (exceptions/defaults.py): someone goes there, fast.
+    "Andon: quality problem": (
+        "A person at the line called quality: quality goes there and contains.",
+        "Critical",
+        [
+            ("respond", "Go to the line: quality problem", "quality", 10, [],
+             [{"value": "contained", "label": "Contained, line goes on"},
+              {"value": "hold", "label": "Hold the material"}, counter("Other action")], 10,
+             "Acknowledge on the board so the station sees someone is coming."),
+        ],
+    ),
+    "Andon: material needed": (
+        "A person at the line needs material: procurement or logistics brings it.",
+        "Standard",
+        [
+            ("respond", "Bring material to the line", "procurement", 15, [],
+             [{"value": "delivered", "label": "Delivered"},
+              {"value": "substitute", "label": "Substitute", "needs_value": True,
+               "value_label": "Substitute item"},
+              {"value": "none", "label": "None available"}], 15, ""),
+        ],
+    ),
+    "Andon: need help": (
+        "A person at the line asked for help: the supervisor goes or sends someone.",
+        "Critical",
+        [
+            ("respond", "Help at the line", "supervisor", 10, [],
+             [{"value": "helped", "label": "Helped"}, counter("Other action")], 10, ""),
+        ],
+    ),
     "General response": (
         "Catch-all: the exception's owner (or the supervisors) decides.",
         "Standard",
@@ -171,6 +201,9 @@ RULES = [
     (70, "Scrap", "scrap", None, "Scrap investigation"),
     (80, "Lot out of sync", "sync_divergence", None, "Lot out of sync", "*:lot:*"),
     (90, "Order or sequence out of sync", "sync_divergence", None, "Order or sequence out of sync"),
+    (100, "Andon: quality problem", "andon", None, "Andon: quality problem", "*:quality"),
+    (110, "Andon: material needed", "andon", None, "Andon: material needed", "*:material"),
+    (120, "Andon: need help", "andon", None, "Andon: need help", "*:help"),
     (1000, "Everything else", "", None, "General response"),
 ]
 
@@ -182,8 +215,9 @@ def defaults_seed(apps) -> None:
     if _has_key_pattern(apps):
         _templates_create(apps, TEMPLATES, RULES)
     else:  # migration 0002's state: the sync templates come with 0004 (sync_defaults_add)
-        base = {k: v for k, v in TEMPLATES.items() if k not in SYNC_TEMPLATES}
-        _templates_create(apps, base, [r for r in RULES if r[4] not in SYNC_TEMPLATES])
+        later = (*SYNC_TEMPLATES, *ANDON_TEMPLATES)  # added by migrations 0004 and 0005
+        base = {k: v for k, v in TEMPLATES.items() if k not in later}
+        _templates_create(apps, base, [r for r in RULES if r[4] not in later])
 
 
 def _has_key_pattern(apps) -> bool:
@@ -192,6 +226,19 @@ def _has_key_pattern(apps) -> bool:
 
 
 SYNC_TEMPLATES = ("Lot out of sync", "Order or sequence out of sync")
+ANDON_TEMPLATES = ("Andon: quality problem", "Andon: material needed", "Andon: need help")
+
+
+def andon_defaults_add(apps) -> None:
+    """Add the andon templates and rules to a plant seeded before them (idempotent)."""
+    Template = apps.get_model("workflows", "WorkflowTemplate")
+    if not Template.objects.exists() or Template.objects.filter(name__in=ANDON_TEMPLATES).exists():
+        return
+    _templates_create(
+        apps,
+        {name: TEMPLATES[name] for name in ANDON_TEMPLATES},
+        [r for r in RULES if r[4] in ANDON_TEMPLATES],
+    )
 
 
 def sync_defaults_add(apps) -> None:

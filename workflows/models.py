@@ -1,11 +1,12 @@
 """Workflows: routing rules → templates of steps → a run per exception → tasks with deadlines.
 
 Admin-edited configuration: ``RoutingRule`` (ordered, first match wins), ``WorkflowTemplate``
-with ``StepTemplate`` rows, ``EscalationPolicy`` with ``EscalationLevel`` rows, webhook
-endpoints. Runtime: ``WorkflowRun`` (the template and its policies *frozen* as JSON when it
-starts, so editing a template or a policy never changes a running workflow), ``Task`` (FSM,
-audited through ``coordination.services.transition_apply``), ``TaskEvent`` (the task's
-timeline, escalations included), ``Decision`` (first-class record), ``Notification``.
+with ``StepTemplate`` rows, ``EscalationPolicy`` with ``EscalationLevel`` rows (webhook
+receivers are outbox targets, ``integrations.OutboxTarget``). Runtime: ``WorkflowRun`` (the
+template and its policies *frozen* as JSON when it starts, so editing a template or a policy
+never changes a running workflow), ``Task`` (FSM, audited through
+``coordination.services.transition_apply``), ``TaskEvent`` (the task's timeline, escalations
+included), ``Decision`` (first-class record), ``Notification``.
 
 Deadlines live in the database: ``Task.sweep_at`` is the next moment the SLA sweep must look
 at a task (its next escalation level or stalled reminder); NULL when nothing is pending
@@ -259,21 +260,6 @@ class RoutingRule(models.Model):
             or self.item_family
             or self.customer_tier
         )
-
-
-class WebhookEndpoint(models.Model):
-    """An outbound webhook: task and decision events POSTed as JSON, signed with HMAC-SHA256."""
-
-    name = models.CharField(max_length=80, unique=True)
-    url = models.URLField()
-    secret = models.CharField(max_length=200, help_text="Shared secret for the signature.")
-    events = models.JSONField(
-        default=list, blank=True, help_text='e.g. ["task.escalated"]; empty: every event.'
-    )
-    active = models.BooleanField(default=True)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 # --- runtime -------------------------------------------------------------------------------
@@ -554,26 +540,3 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class WebhookDelivery(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        DELIVERED = "delivered"
-        FAILED = "failed"
-
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE)
-    event = models.CharField(max_length=40)
-    payload = models.JSONField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name_plural = "webhook deliveries"
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.event} → {self.endpoint}"

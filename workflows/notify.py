@@ -1,29 +1,32 @@
-"""Notifications: in-app rows (collapsed per task), e-mail and signed webhooks after commit.
+"""Notifications: in-app rows (collapsed per task), e-mail after commit, outbox messages.
 
 A ``Notifier`` collects what one transaction wants to say and writes it in a few bulk
 queries (the SLA sweep notifies for a whole batch at once). No notification storms: while a
 user has an unread notification on a task, a repeat bumps its count instead of adding a row,
 and a repeat e-mail on the same task is only sent after the user's collapse window.
-E-mails and webhooks leave through Celery tasks enqueued on commit: never from inside the
-transaction, never for a change that rolled back.
+E-mails leave through a Celery task enqueued on commit: never from inside the transaction,
+never for a change that rolled back. Webhooks are outbox messages (``task.created``,
+``task.escalated``, ``decision.recorded``: ``coordination.outbox.TOPICS``) written in the
+transaction of the change, so one exists if and only if the change committed; the outbox
+relay delivers them, signed (Standard Webhooks), to every target that subscribes. A type no
+target takes is not written at all.
 """
 
-import hashlib
-import hmac
-import json
 import logging
 from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from coordination.outbox import outbox_add_many, outbox_subscribed
 from kernel.errors import InvalidInputError
 
-from .models import Notification, NotificationPreference, Task, WebhookDelivery, WebhookEndpoint
+from .models import Notification, NotificationPreference, Task
 
 log = logging.getLogger(__name__)
 User = get_user_model()
@@ -45,7 +48,7 @@ class Notifier:
     def __init__(self, now=None):
         self.now = now or timezone.now()
         self.wanted: dict[tuple[int, int | None], dict] = {}
-        self.hooks: list[tuple[str, dict]] = []
+        self.messages: list[tuple[str, dict]] = []
 
     def add(self, user_ids, task: Task | None, kind: str, title: str, body: str = "") -> None:
         for user_id in set(user_ids):
@@ -57,16 +60,18 @@ class Notifier:
             else:
                 self.wanted[key] = {"kind": kind, "title": title[:200], "body": body, "count": 1}
 
-    def webhook(self, event: str, payload: dict) -> None:
-        self.hooks.append((event, payload))
+    def message(self, topic: str, payload: dict) -> None:
+        """An outbox message about a task (``task_payload``), written by ``flush``."""
+        self.messages.append((topic, payload))
 
     def flush(self) -> None:
-        """Write the rows; enqueue e-mails and webhooks on commit. Call inside the atomic."""
+        """Write the rows and the outbox messages; enqueue e-mails on commit. Call inside the
+        atomic of the change (``outbox_add`` refuses to run outside one)."""
         if self.wanted:
             self._flush_notifications()
-        if self.hooks:
-            self._flush_webhooks()
-        self.wanted, self.hooks = {}, []
+        if self.messages:
+            self._flush_messages()
+        self.wanted, self.messages = {}, []
 
     def _flush_notifications(self) -> None:
         user_ids = {u for u, _ in self.wanted}
@@ -129,25 +134,31 @@ class Notifier:
         if to_email:
             _enqueue_on_commit(EMAIL_TASK, [n.pk for n in to_email])
 
-    def _flush_webhooks(self) -> None:
-        endpoints = list(WebhookEndpoint.objects.filter(active=True))
-        if not endpoints:
+    def _flush_messages(self) -> None:
+        # A plant without webhook receivers writes none (not a row per task it ever created).
+        taken = outbox_subscribed()
+        wanted = [(topic, payload) for topic, payload in self.messages if topic in taken]
+        if not wanted:
             return
-        rows = [
-            WebhookDelivery(endpoint=e, event=event, payload=payload, created_at=self.now)
-            for event, payload in self.hooks
-            for e in endpoints
-            if not e.events or event in e.events
-        ]
-        WebhookDelivery.objects.bulk_create(rows)
-        for row in rows:
-            _enqueue_on_commit(WEBHOOK_TASK, row.pk)
+        # Names, not ids, for the receiver (two queries for the whole batch of the sweep).
+        group_ids = {p["owner_group"] for _, p in wanted if p["owner_group"]}
+        user_ids = {p["assignee"] for _, p in wanted if p["assignee"]}
+        groups = dict(Group.objects.filter(pk__in=group_ids).values_list("pk", "name"))
+        users = dict(User.objects.filter(pk__in=user_ids).values_list("pk", User.USERNAME_FIELD))
+        batch = []
+        for topic, payload in wanted:
+            data = {
+                **payload,
+                "owner_group": groups.get(payload["owner_group"], ""),
+                "assignee": users.get(payload["assignee"], ""),
+            }
+            batch.append((topic, f"case:{data['case']}", data))
+        outbox_add_many(batch)  # one INSERT and one fan-out for the sweep's whole batch
 
 
-# The Celery tasks (``workflows.tasks``) wrap the functions below; they are sent by name, so
-# this module never imports the module that imports it. ``CELERY_TASK_ROUTES`` applies.
+# The Celery task (``workflows.tasks``) wraps the function below; it is sent by name, so this
+# module never imports the module that imports it.
 EMAIL_TASK = "workflows.notifications_email"
-WEBHOOK_TASK = "workflows.webhook_deliver"
 
 
 def _enqueue_on_commit(task_name: str, *args) -> None:
@@ -171,74 +182,18 @@ def notifications_email(ids: list[int]) -> int:
     return sent
 
 
-class TransientError(Exception):
-    """A delivery failure worth retrying (network, 5xx, 429)."""
-
-
-def webhook_signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def webhook_id(delivery: WebhookDelivery) -> str:
-    """The same for every attempt of one delivery: the receiver de-duplicates by it."""
-    return f"whd_{delivery.pk}"
-
-
-def webhook_deliver(delivery_id: int, *, timeout: float = 5) -> str:
-    """POST one delivery, signed; 2xx delivered, 4xx failed for good, else TransientError.
-
-    Every attempt carries the same ``webhook-id`` (the Standard Webhooks header name) and the
-    same body, so a receiver that saw a copy time out on our side applies it only once.
-    """
-    import requests
-
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=WebhookDelivery.Status.PENDING
-    ).select_related("endpoint")
-    delivery = claimed.first()
-    if delivery is None:
-        return "gone"  # delivered or failed by an earlier copy of this task
-    body = json.dumps(
-        {"id": delivery.pk, "event": delivery.event, "data": delivery.payload}, sort_keys=True
-    ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "X-Plantcoord-Event": delivery.event,
-        "X-Plantcoord-Delivery": str(delivery.pk),
-        "webhook-id": webhook_id(delivery),
-        "X-Plantcoord-Signature": webhook_signature(delivery.endpoint.secret, body),
-    }
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
-    try:
-        response = requests.post(delivery.endpoint.url, data=body, headers=headers, timeout=timeout)
-    except requests.RequestException as exc:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=str(exc)[:2000])
-        raise TransientError(str(exc)) from exc
-    if 200 <= response.status_code < 300:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.DELIVERED, delivered_at=timezone.now(), last_error=""
-        )
-        return "delivered"
-    error = f"HTTP {response.status_code}: {response.text[:500]}"
-    if response.status_code >= 500 or response.status_code == 429:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=error)
-        raise TransientError(error)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=WebhookDelivery.Status.FAILED, last_error=error
-    )
-    return "failed"
-
-
 def task_payload(task: Task, **extra) -> dict:
+    """The task as it is now, for ``Notifier.message``: every field a string (the outbox
+    contract) except ``owner_group`` and ``assignee``, ids that ``flush`` turns into names."""
     return {
-        "task": task.pk,
-        "case": task.case_id,
+        "task": str(task.pk),
+        "case": str(task.case_id),
         "title": task.title,
         "status": task.status,
         "due_at": task.due_at.isoformat(),
         "owner_group": task.owner_group_id,
         "assignee": task.assignee_id,
-        **extra,
+        **{name: "" if value is None else str(value) for name, value in extra.items()},
     }
 
 

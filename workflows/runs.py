@@ -202,7 +202,7 @@ def _task_create(run, case, step: dict, now: datetime, notifier: Notifier) -> Ta
         f"New task: {task.title} (#{case.pk} {case.title})"[:200],
         f"{case.impact_summary}\nDue {timezone.localtime(task.due_at):%d %b %H:%M}.",
     )
-    notifier.webhook("task.created", task_payload(task))
+    notifier.message("task.created", task_payload(task))
     return task
 
 

@@ -216,7 +216,7 @@ class SweepBatch:
                 summary=summary[:300],
             )
         )
-        self.notifier.webhook("task.escalated", task_payload(task, level=index + 1, action=action))
+        self.notifier.message("task.escalated", task_payload(task, level=index + 1, action=action))
         return task
 
     def _assign(self, task: Task, level: dict, summary: str) -> Task:

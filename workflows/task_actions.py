@@ -146,7 +146,7 @@ def task_complete(
             ],
         )
         notifier = Notifier(now)
-        notifier.webhook(
+        notifier.message(
             "decision.recorded",
             task_payload(
                 task,

@@ -1,18 +1,11 @@
 """Celery tasks: thin, ids in, services do the work."""
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from coordination.models import Heartbeat
 
-from .notify import (
-    EMAIL_TASK,
-    WEBHOOK_TASK,
-    TransientError,
-    notifications_email,
-    webhook_deliver,
-)
+from .notify import EMAIL_TASK, notifications_email
 from .sla import escalation_sweep
 
 
@@ -31,20 +24,3 @@ def escalation_sweep_task() -> dict:
 @shared_task(name=EMAIL_TASK, acks_late=True, ignore_result=True)
 def notifications_email_task(ids: list[int]) -> None:
     notifications_email(ids)
-
-
-@shared_task(
-    name=WEBHOOK_TASK,
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(TransientError,),
-    # WEBHOOK_RETRY_DELAY, then doubling up to an hour; no jitter, which could bring a retry
-    # in before the timed-out copy is done at the receiver.
-    retry_backoff=settings.WEBHOOK_RETRY_DELAY,
-    retry_backoff_max=3600,
-    retry_jitter=False,
-    max_retries=10,
-)
-def webhook_deliver_task(delivery_id: int) -> None:
-    """Routed to the ``webhooks`` queue (``CELERY_TASK_ROUTES``)."""
-    webhook_deliver(delivery_id, timeout=settings.WEBHOOK_TIMEOUT)

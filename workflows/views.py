@@ -1,5 +1,7 @@
 """Pages: the task inbox, task actions (htmx or plain forms), notifications, preferences."""
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpResponse
@@ -26,13 +28,36 @@ VIEW = "workflows.view_task"
 
 @permission_required(VIEW, raise_exception=True)
 def inbox(request):
-    """My tasks and my groups' unclaimed ones, overdue first."""
+    """My tasks and my groups' unclaimed ones, overdue first.
+
+    Live: the list polls with ``?partial=list&since=<version>`` and gets 204 while nothing
+    in it changed (the version is a digest of what the cards show, see ``_inbox_version``).
+    """
     tasks = selectors.inbox_tasks(user=request.user)
-    context = {"tasks": [_card(request, t) for t in tasks]}
+    version = _inbox_version(tasks)
+    partial = request.htmx and request.GET.get("partial") == "list"
+    if partial and request.GET.get("since") == version:
+        return HttpResponse(status=204)
+    cards = [_card(request, t) for t in tasks]
+    cards.sort(key=lambda card: not card["overdue"])  # stable: then by due time
+    context = {"tasks": cards, "version": version}
     template = "workflows/inbox.html"
-    if request.htmx and request.GET.get("partial") == "list":
-        template += "#task-list"
+    if partial:
+        # The list changed by itself (a new task, a colleague claimed one): the counters too.
+        response = render(request, template + "#task-list", context)
+        return trigger_client_event(response, "tasks-changed")
     return render(request, template, context)
+
+
+def _inbox_version(tasks) -> str:
+    """Changes when a card would: a task comes or goes, is claimed, paused, re-dated, goes
+    overdue (the minute), or its exception changes status."""
+    now = timezone.now()
+    parts = [
+        (t.pk, t.status, t.assignee_id, t.paused_at, t.due_at, t.due_at < now, t.case.status)
+        for t in tasks
+    ]
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
 
 
 @login_required
@@ -48,6 +73,8 @@ def _card(request, task, *, forms=None, error=None, message=None) -> dict:
     offered = TASK_ACTIONS.offered(task) if may_act else []
     # Shown, never saved: orders, customers and lots only for roles that read them.
     task.context = picture_redact(request.user, task.context, text_keys=CONTEXT_TEXT)
+    # Nothing to decide (held by someone else, done): no reason to fold it away.
+    expanded = bool(forms or error or message) or not (may_act and task.is_active)
     forms = forms or {}
     for name in ("complete", "pause", "note"):
         if name in offered:
@@ -61,6 +88,9 @@ def _card(request, task, *, forms=None, error=None, message=None) -> dict:
         "forms": forms,
         "error": error,
         "message": message,
+        # Compact in the list; open when the person is working in it (an answer to their
+        # action, an error to fix) and on the task's own page.
+        "expanded": expanded,
     }
 
 
@@ -74,7 +104,8 @@ def _task_or_404(pk: int, user=None):
 @permission_required(VIEW, raise_exception=True)
 def task_detail(request, pk: int):
     task = _task_or_404(pk, request.user)
-    context = {"card": _card(request, task), "events": selectors.task_events(task)}
+    card = {**_card(request, task), "expanded": True}  # its own page: the form is the point
+    context = {"card": card, "events": selectors.task_events(task)}
     return render(request, "workflows/task_detail.html", context)
 
 
@@ -118,7 +149,7 @@ def _respond(request, task, *, forms=None, error=None, message=None, status=200)
     card = _card(request, task, forms=forms, error=error, message=message)
     if request.htmx:
         return render(request, "workflows/inbox.html#task", {"card": card}, status=status)
-    context = {"card": card, "events": selectors.task_events(task)}
+    context = {"card": {**card, "expanded": True}, "events": selectors.task_events(task)}
     return render(request, "workflows/task_detail.html", context, status=status)
 
 

@@ -8,8 +8,9 @@ from kernel.roles import grant
 
 
 def forwards(apps, schema_editor):
-    # act_on_sync_divergence exists from 0003 on, which grants it.
-    older = {k: v for k, v in EXCEPTIONS_PERMISSIONS.items() if k != "act_on_sync_divergence"}
+    # act_on_sync_divergence exists from 0003 on, which grants it; andon and manual from 0004.
+    later = ("act_on_sync_divergence", "act_on_andon", "act_on_manual")
+    older = {k: v for k, v in EXCEPTIONS_PERMISSIONS.items() if k not in later}
     grant(apps, "exceptions", older)
     defaults_seed(apps)
 

@@ -8,7 +8,9 @@ from kernel.roles import grant
 
 
 def forwards(apps, schema_editor):
-    grant(apps, "exceptions", EXCEPTIONS_PERMISSIONS)  # act_on_sync_divergence
+    # act_on_sync_divergence; act_on_andon and act_on_manual exist from 0004 on.
+    later = ("act_on_andon", "act_on_manual")
+    grant(apps, "exceptions", {k: v for k, v in EXCEPTIONS_PERMISSIONS.items() if k not in later})
     sync_rules_add(apps)
 
 

@@ -82,7 +82,7 @@ def add_event_schemas(result, generator, request, public):
 
 def outbox_components() -> dict[str, dict]:
     """One schema per outbox message type (from ``TOPICS``) and the envelope they travel in."""
-    from coordination.outbox import TOPICS
+    from coordination.outbox import FIELD_SCHEMAS, TOPICS
 
     schemas = {
         "OutboxEnvelope": {
@@ -112,7 +112,10 @@ def outbox_components() -> dict[str, dict]:
             "required": list(fields),
             "additionalProperties": False,
             "properties": {
-                name: {"type": "string", "description": description}
+                name: {
+                    **FIELD_SCHEMAS.get((topic, name), {"type": "string"}),
+                    "description": description,
+                }
                 for name, description in fields.items()
             },
         }

@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from coordination.outbox import outbox_add
+from coordination.proposals.services import proposal_build
 from exceptions.models import ExceptionCase, RootCause
 from integrations.delivery import target_ensure
 from integrations.models import InboxEvent, OutboxDelivery
@@ -50,6 +51,7 @@ QUALITY_DECISION = (QUA, SUP, ADM)
 HOLDERS = (SUP, QUA, ADM)  # hold_lot
 DISPOSITIONERS = (QUA, ADM)  # disposition_lot (admin holds every permission)
 METRICS_READERS = (SUP, QUA, PLA, ADM)
+PLANNERS = (PLA, ADM)  # approve_sequence (admin holds every permission)
 
 
 def expect(ok_roles, ok=200, *, absent=(), absent_status=404, denied=403, none=403,
@@ -262,6 +264,40 @@ ROWS = [
     ),
     # --- metrics -------------------------------------------------------------------------
     Row(AL + "^metrics/?$", "GET", "/api/v1/metrics/", expect(METRICS_READERS)),
+    # --- resequencing proposals: every function reads, planners act (each call rolled back)
+    Row(AL + "^proposals/?$", "GET", "/api/v1/proposals/", expect(EVERYONE, key=401)),
+    Row(
+        AL + "^proposals/(?P<pk>[^/.]+)/?$",
+        "GET",
+        "/api/v1/proposals/{proposal}/",
+        expect(EVERYONE),
+    ),
+    Row(
+        AL + "^proposals/(?P<pk>[^/.]+)/approve/?$",
+        "POST",
+        "/api/v1/proposals/{proposal}/approve/",
+        expect(PLANNERS),
+        data={"alternative": "least_tardiness", "rationale": "fewest late orders"},
+    ),
+    Row(
+        AL + "^proposals/(?P<pk>[^/.]+)/reject/?$",
+        "POST",
+        "/api/v1/proposals/{proposal}/reject/",
+        expect(PLANNERS),
+        data={"rationale": "keep"},
+    ),
+    Row(
+        AL + "^lines/(?P<code>[^/.]+)/resequence/?$",
+        "POST",
+        "/api/v1/lines/L1/resequence",
+        expect(PLANNERS, 202),
+    ),
+    Row(
+        AL + "^lines/(?P<code>[^/.]+)/priorities/?$",
+        "GET",
+        "/api/v1/lines/L1/priorities",
+        expect(EVERYONE),
+    ),
     # --- the API document: any signed-in user, and an integration key -------------------
     Row(AL + "schema/", "GET", "/api/v1/schema/", expect(EVERYONE, none=200, key=200)),
     Row(AL + "docs/", "GET", "/api/v1/docs/", expect(EVERYONE, none=200, key=200)),
@@ -345,6 +381,31 @@ ROWS = [
         api=False,
         data={"disposition": "release", "rationale": "re-tested: seal within spec"},
     ),
+    # --- floor pages: drill-down, search, the andon station (issue 15) -------------------
+    Row("board/raise/", "GET", "/board/raise/", page((SUP, ADM)), api=False),
+    Row(
+        "board/raise/",
+        "POST",
+        "/board/raise/",
+        page((SUP, ADM), 302),  # raised; a plain form goes back to the board
+        api=False,
+        data={"title": "Forklift blocking the L2 aisle", "severity": "2", "line": "L2"},
+    ),
+    Row("lines/<str:code>/", "GET", "/lines/L1/", page(EVERYONE), api=False),
+    Row("orders/", "GET", "/orders/", page(ORDER_READERS), api=False),
+    Row("orders/<str:number>/", "GET", "/orders/SO-10101/", page(ORDER_READERS), api=False),
+    Row("jobs/<str:number>/", "GET", "/jobs/WO-60101/", page(EVERYONE), api=False),
+    Row("items/<str:code>/", "GET", "/items/FG-1/", page(EVERYONE), api=False),
+    Row("search/", "GET", "/search/?q=SO-1010&list=1", page(EVERYONE), api=False),
+    Row("lines/<str:code>/andon", "GET", "/lines/L1/andon", page(EVERYONE), api=False),
+    Row(
+        "lines/<str:code>/andon",
+        "POST",
+        "/lines/L1/andon",
+        page(EVERYONE, 302),  # stored in the inbox; a plain form goes back to the station
+        api=False,
+        data={"call": "help", "station": "L1-1"},
+    ),
     Row("metrics/", "GET", "/metrics/", page(METRICS_READERS), api=False),
     Row(
         "metrics/export/<slug:table>.csv",
@@ -366,6 +427,33 @@ ROWS = [
         "POST",
         "/integrations/outbox/{delivery}/retry",
         page((SUP, ADM), 302),  # not dead: the integrations page again, with the message
+        api=False,
+    ),
+    Row("plan/", "GET", "/plan/", page(EVERYONE), api=False),
+    Row(
+        "plan/proposals/<str:pk>/", "GET", "/plan/proposals/{proposal}/", page(EVERYONE), api=False
+    ),
+    Row(
+        "plan/proposals/<str:pk>/<slug:action>/",
+        "POST",
+        "/plan/proposals/{proposal}/approve/",
+        page(PLANNERS, 302),
+        api=False,
+        data={"alternative": "least_tardiness", "rationale": "fewest late orders"},
+    ),
+    Row(
+        "plan/proposals/<str:pk>/pin/",
+        "POST",
+        "/plan/proposals/{proposal}/pin/",
+        page(PLANNERS, 302),
+        api=False,
+        data={"job": "WO-60102", "position": "1"},
+    ),
+    Row(
+        "plan/lines/<str:code>/resequence/",
+        "POST",
+        "/plan/lines/L1/resequence/",
+        page(PLANNERS, 302),
         api=False,
     ),
     Row("inbox/", "GET", "/inbox/", page(EVERYONE), api=False),
@@ -489,6 +577,9 @@ def world(plant, order_change, signal):
             },
         )
     delivery = OutboxDelivery.objects.get(message=message)
+    proposal = proposal_build(
+        lines=["L1"], trigger="order_change", case_id=case.pk, first_signal_at=case.first_seen_at
+    )
     assert Group.objects.get(name=SUP).permissions.filter(codename="view_every_task").exists()
     return {
         "ids": {
@@ -497,6 +588,7 @@ def world(plant, order_change, signal):
             "decision": decision.pk,
             "event": event.pk,
             "delivery": delivery.pk,
+            "proposal": proposal.pk,
             "root_cause": RootCause.objects.filter(active=True).first().pk,
         },
         "users": users,

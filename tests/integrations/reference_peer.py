@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from coordination.outbox import outbox_add
+from coordination.outbox import NOTIFICATION_TOPICS, TOPICS, outbox_add
 from integrations.delivery import target_ensure
 from integrations.models import target_secret_new
 from tests.conftest import free_port
@@ -99,11 +99,16 @@ def peer(reference_plant):
 
 @pytest.fixture
 def targets(db, peer):
-    """ERP and MES targets pointing at the peer, with its secrets (short timeouts)."""
+    """ERP and MES targets pointing at the peer, with its secrets (short timeouts), taking
+    what ``make run`` subscribes them to: every type but the workflow notifications."""
     made = {}
+    plant_topics = [t for t in TOPICS if t not in NOTIFICATION_TOPICS]
     for name in ("erp", "mes"):
         target, _ = target_ensure(
-            name=name.upper(), url=f"{peer.url}/{name}/messages", secret=peer.secrets[name]
+            name=name.upper(),
+            url=f"{peer.url}/{name}/messages",
+            secret=peer.secrets[name],
+            topics=plant_topics,
         )
         target.timeout = 2.0
         target.save(update_fields=["timeout"])

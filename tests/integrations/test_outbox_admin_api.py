@@ -166,6 +166,9 @@ def test_reference_targets_is_idempotent_and_writes_the_secrets(db, tmp_path):
     assert OutboxTarget.objects.get(name="MES").url == "http://127.0.0.1:18501/mes/messages"
     assert OutboxTarget.objects.count() == 2
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+    erp = OutboxTarget.objects.get(name="ERP")  # the plant's messages, not the task chatter
+    assert erp.wants("lot.held") and erp.wants("order.status_changed")
+    assert not erp.wants("task.created") and not erp.wants("decision.recorded")
 
 
 def test_openapi_publishes_every_message_type(api):

@@ -2,9 +2,11 @@
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from standardwebhooks import Webhook
 
 from coordination.models import OutboxMessage, StateChange
@@ -122,6 +124,24 @@ def test_a_timeout_after_the_peer_applied_is_retried_and_deduplicated(targets, p
     assert erp["count"] == 1 and erp["duplicates"] == 1
     assert peer.get("/erp/lots/LOT-A")["messages"] == [str(held.key)]
     assert status_of(held, targets["erp"]).attempts == 2
+
+
+def test_after_a_timeout_the_next_copy_waits_at_least_the_timeout_again(targets, peer):
+    """Backoff here is 10 ms; the receiver still working on the copy we gave up on gets the
+    target's timeout again before the next copy arrives."""
+    targets["erp"].timeout = 0.5
+    targets["erp"].save()
+    peer.control(system="erp", mode="slow", delay_ms=800)
+    held = lot_message("lot.held", "LOT-A")
+    started = timezone.now()
+    outbox_relay(budget=0.1)  # one batch: the send gives up after 0.5 s
+    delivery = status_of(held, targets["erp"])
+    assert delivery.status == PENDING and delivery.attempts == 1
+    # Recorded no sooner than the timeout after the start, then due the timeout after that.
+    assert delivery.next_attempt_at >= started + timedelta(seconds=1.0)
+    peer.control(system="erp", mode="ok")
+    relay_until(lambda: status_of(held, targets["erp"]).status == DELIVERED, "the retry")
+    assert peer.messages("erp")["duplicates"] == 1  # the slow copy was applied; the retry not
 
 
 def test_a_bad_signature_is_refused_by_the_peer_and_parks_the_delivery(targets, peer):

@@ -12,6 +12,10 @@ from tests.integrations.reference_peer import lot_message
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
+# The relay's queue (settings.CELERY_TASK_ROUTES): the nudges and the sweep of the beat in the
+# first worker land there, and only a worker consuming it delivers (bin/run: the webhooks one).
+WEBHOOKS = ("-Q", "webhooks", "--pool=solo")
+
 
 @pytest.fixture
 def relay_env(monkeypatch, tmp_path):
@@ -35,8 +39,8 @@ def test_a_burst_through_an_erp_outage_arrives_once_each_in_per_lot_order(
     targets, peer, worker_process, relay_env
 ):
     peer.control(system="erp", mode="fail", status=503)
-    workers = [worker_process("--pool=solo", "-n", "outbox1@%h", *relay_env),
-               worker_process("--pool=solo", "-n", "outbox2@%h")]  # fmt: skip
+    workers = [worker_process(*WEBHOOKS, "-n", "outbox1@%h", *relay_env),
+               worker_process(*WEBHOOKS, "-n", "outbox2@%h")]  # fmt: skip
     written = defaultdict(list)  # lot -> message keys in the order we decided them
     for _round in range(2):  # each lot: held, released, held, released
         for k in range(50):
@@ -77,7 +81,7 @@ def test_a_worker_killed_during_a_delivery_is_covered_by_the_lease(
     targets["erp"].timeout = 30
     targets["erp"].save()
     peer.control(system="erp", mode="slow", delay_ms=20_000)
-    doomed = worker_process("--pool=solo", "-n", "doomed@%h")  # no beat: it only gets nudged
+    doomed = worker_process(*WEBHOOKS, "-n", "doomed@%h")  # no beat: it only gets nudged
     held = lot_message("lot.held", "LOT-K")
     released = lot_message("lot.released", "LOT-K")
     # The peer has applied the hold and is still "thinking": the worker waits for the answer.
@@ -88,7 +92,7 @@ def test_a_worker_killed_during_a_delivery_is_covered_by_the_lease(
     assert delivery.attempts == 1
 
     peer.control(system="erp", mode="ok")
-    survivor = worker_process("--pool=solo", "-n", "survivor@%h", *relay_env)
+    survivor = worker_process(*WEBHOOKS, "-n", "survivor@%h", *relay_env)
     wait_for(lambda: undelivered(targets["erp"]) == 0, timeout=120, what=survivor.output()[-3000:])
     delivery.refresh_from_db()
     assert delivery.attempts == 2  # claimed again once the lease ran out

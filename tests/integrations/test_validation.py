@@ -20,6 +20,7 @@ VALID_DATA = {
     "quality.hold": {"lot": "LOT-M0001", "reason": "seal"},
     "quality.disposition": {"lot": "LOT-M0001", "disposition": "release", "rationale": "ok"},
     "order.changed": {"order": "SO-10101", "change": "priority", "priority": 1},
+    "andon.call": {"line": "L1", "call": "quality", "station": "L1-1", "by": "olli"},
 }
 REQUIRED = [(t, f.name) for t, fields in SCHEMAS.items() for f in fields if f.required]
 ENUMS = [(t, f.name, f.choices) for t, fields in SCHEMAS.items() for f in fields if f.choices]

@@ -75,8 +75,8 @@ def test_admin_previews_which_rule_an_exception_matches(rules, make_case, client
 
 @pytest.mark.parametrize(
     "model",
-    ["routingrule", "workflowtemplate", "escalationpolicy", "webhookendpoint", "task",
-     "workflowrun", "decision", "webhookdelivery", "notificationpreference"],
+    ["routingrule", "workflowtemplate", "escalationpolicy", "task", "workflowrun", "decision",
+     "notificationpreference"],
 )  # fmt: skip
 def test_admin_pages_open(client, role_user, model, plant, order_change):
     client.force_login(role_user("admin", is_staff=True, is_superuser=True))

@@ -1,5 +1,3 @@
-import http.server
-import json
 import threading
 from datetime import timedelta
 
@@ -16,11 +14,8 @@ from workflows.models import (
     NotificationPreference,
     Task,
     TaskEvent,
-    WebhookDelivery,
-    WebhookEndpoint,
 )
-from workflows.notify import TransientError, notifications_email, webhook_deliver
-from workflows.notify import webhook_signature as sign
+from workflows.notify import notifications_email
 from workflows.runs import run_start
 from workflows.sla import escalation_sweep
 from workflows.task_actions import task_claim
@@ -88,46 +83,6 @@ def test_repeated_notifications_collapse_and_email_once(
     assert len(callbacks) == 0  # emailed when the task was created, within the window
     assert notifications_email([note.pk]) == 1
     assert mail.outbox[0].to == ["planner@plant.test"]
-
-
-class Hook(http.server.BaseHTTPRequestHandler):
-    status = 200
-    seen: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Hook.seen.append((dict(self.headers), body))
-        self.send_response(Hook.status)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.mark.django_db
-def test_webhooks_are_signed_and_retried_on_5xx(make_case, django_capture_on_commit_callbacks):
-    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/hook"
-    WebhookEndpoint.objects.create(name="erp", url=url, secret="s3cret", events=["task.created"])
-    with django_capture_on_commit_callbacks():
-        open_tasks(make_case, 1)
-    delivery = WebhookDelivery.objects.first()
-    Hook.status = 503
-    with pytest.raises(TransientError):
-        webhook_deliver(delivery.pk)
-    delivery.refresh_from_db()
-    assert delivery.status == "pending" and delivery.attempts == 1
-    Hook.status = 200
-    assert webhook_deliver(delivery.pk) == "delivered"
-    headers, body = Hook.seen[-1]
-    assert headers["X-Plantcoord-Signature"] == sign("s3cret", body)
-    assert json.loads(body)["event"] == "task.created"
-    assert webhook_deliver(delivery.pk) == "gone"  # a duplicate task copy sends nothing
-    Hook.status = 400
-    other = WebhookDelivery.objects.exclude(pk=delivery.pk).first()
-    assert webhook_deliver(other.pk) == "failed"
-    server.shutdown()
 
 
 @pytest.mark.postgres
