@@ -131,7 +131,47 @@ def _maintenance_event(event: PlantEvent, site: plant.Site) -> bool:
             "updated_at": event.time,
         },
     )
+    _maintenance_line_status(event, line)
     return True
+
+
+def maintenance_line_status(kind: str, status: str) -> str | None:
+    """The line status a maintenance signal implies (issue 15, item 6), None for no change.
+
+    The board raises "Line L4 unplanned maintenance" on an unplanned event scheduled or
+    started (exceptions/defaults.py), so the line is in maintenance from then; planned work
+    puts it there once started. Completed or cancelled work leaves it idle: not known to be
+    running until the MES says so (which clears the exception as "Line running again").
+    """
+    if status == "started" or (kind == "unplanned" and status == "scheduled"):
+        return plant.Line.Status.MAINTENANCE
+    if status in ("completed", "cancelled"):
+        return plant.Line.Status.IDLE
+    return None
+
+
+def _maintenance_line_status(event: PlantEvent, line: plant.Line) -> None:
+    """Apply ``maintenance_line_status`` under the line-status watermark, so a newer
+    ``equipment.status`` wins and a late maintenance signal changes nothing. Ending work only
+    takes a line out of maintenance: one that reported running meanwhile stays running."""
+    target = maintenance_line_status(event.data["kind"], event.data["status"])
+    if target is None:
+        return
+    lines = plant.Line.objects.filter(pk=line.pk)
+    if target == plant.Line.Status.IDLE:
+        lines = lines.filter(status=plant.Line.Status.MAINTENANCE)
+        if not lines.exists():
+            return
+    if not _newer(f"line-status:{line.pk}", event.time):
+        return
+    what = f"{event.data['kind']} maintenance {event.data['work_order']} {event.data['status']}"
+    lines.update(
+        status=target,
+        status_reason=what[:200],
+        status_since=Case(
+            When(~Q(status=target), then=Value(event.time)), default=F("status_since")
+        ),
+    )
 
 
 def _production_progress(event: PlantEvent, site: plant.Site) -> bool:

@@ -174,7 +174,13 @@ def demo_seed(*, seed: int = 7, now: datetime | None = None, users: bool = True)
         "items": plant.Item.objects.count(),
         "customers": plant.Customer.objects.count(),
         "orders": plant.Order.objects.count(),
+        "open orders": plant.Order.objects.filter(
+            status__in=[plant.Order.Status.OPEN, plant.Order.Status.IN_PRODUCTION]
+        ).count(),
         "jobs": plant.Job.objects.count(),
+        "open jobs": plant.Job.objects.exclude(
+            status__in=[plant.Job.Status.COMPLETED, plant.Job.Status.CANCELLED]
+        ).count(),
         "lots": plant.Lot.objects.count(),
     }
     return SeedReport(created=created, counts=counts, users=names)

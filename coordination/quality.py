@@ -173,7 +173,7 @@ def lot_hold_place(
     if len(defect_code) > 40:
         raise InvalidInputError("at most 40 characters", field="defect_code")
     with row_locked(Lot, lot_id, expected_state=expected_state or None) as lot:
-        _hold_one(lot, actor=actor, reason=reason, defect_code=defect_code, via=via)
+        lot_hold_locked(lot, actor=actor, reason=reason, defect_code=defect_code, via=via)
     return lot
 
 
@@ -197,11 +197,12 @@ def lots_hold(*, codes, actor, reason: str, defect_code: str = "", via: str = WE
         if missing:
             raise InvalidInputError(f"no lot {', '.join(missing)}", field="lots")
         for lot in lots:
-            _hold_one(lot, actor=actor, reason=reason, defect_code=defect_code, via=via)
+            lot_hold_locked(lot, actor=actor, reason=reason, defect_code=defect_code, via=via)
     return lots
 
 
-def _hold_one(lot: Lot, *, actor, reason, defect_code, via) -> None:
+def lot_hold_locked(lot: Lot, *, actor, reason, defect_code, via) -> None:
+    """Hold a lot the caller has locked (a person's hold, several at once, an ERP's NotValid)."""
     if lot.status == ON_HOLD:
         raise TransitionError(
             f"lot {lot.code} is already on hold; nothing was held", current_state=lot.status

@@ -9,7 +9,7 @@ RULES = [
     ("Line down", "equipment.status", [{"field": "status", "op": "in", "value": ["down"]}],
      "downtime", "raise", 3, True),
     ("Line in maintenance (MES status)", "equipment.status",
-     [{"field": "status", "op": "eq", "value": "maintenance"}], "downtime", "raise", 2, False),
+     [{"field": "status", "op": "eq", "value": "maintenance"}], "downtime", "raise", 2, True),
     ("Unplanned maintenance", "maintenance.event",
      [{"field": "kind", "op": "eq", "value": "unplanned"},
       {"field": "status", "op": "in", "value": ["scheduled", "started"]}],

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from coordination.models import Customer, Item, Job, Line, Lot, Order, Shift, Stock
+from kernel.plant_time import plant_time
 
 from .models import ExceptionPolicy, Kind, Severity, SeverityThreshold
 
@@ -215,7 +216,7 @@ def _downtime(case, facts, now, policy) -> Impact:
     expected = _when(facts.get("expected_up_at")) or _when(facts.get("expected_end"))
     down_since = case.first_seen_at or now
     if expected and expected > now:
-        outage_end, basis = expected, f"expected back {expected:%H:%M}"
+        outage_end, basis = expected, f"expected back {plant_time(expected, 'time')}"
     else:
         outage_end = now + timedelta(hours=float(policy.default_outage_hours))
         basis = f"no expected end given, assuming {fmt(policy.default_outage_hours)} h more"
@@ -232,7 +233,7 @@ def _downtime(case, facts, now, policy) -> Impact:
         jobs=[{**_job_link(j), "line": line.code} for j in hit],
         orders=orders,
         lost_hours=_hours(outage_end - min(down_since, now)),
-        head=f"{line.code} {line.name} out since {down_since:%H:%M} ({basis})",
+        head=f"{line.code} {line.name} out since {plant_time(down_since, 'time')} ({basis})",
     )
     impact.line_id = line.pk
     return impact
@@ -283,7 +284,7 @@ def _shortage(case, facts, now, policy) -> Impact:
         f", {fmt(demand)} needed by open jobs" if demand else ""
     )
     if needed_by:
-        head += f", needed by {needed_by:%d %b %H:%M}"
+        head += f", needed by {plant_time(needed_by)}"
     impact = _finish(
         case,
         lines=[line.code] if line else sorted({j.line.code for j in jobs}),
@@ -400,7 +401,7 @@ def _order_change(case, facts, now, policy) -> Impact:
             delay = timedelta(hours=float(extra / order.item.rate_per_hour))
             head += f", {fmt(extra)} more to make (~{fmt(_hours(delay))} h)"
     elif change == "due_date":
-        head += f", now due {order.due_at:%d %b %H:%M}"
+        head += f", now due {plant_time(order.due_at)}"
     elif change == "cancel":
         head += ", capacity freed"
     lines = sorted({j.line.code for j in jobs})

@@ -111,6 +111,29 @@ def _divergence_subject(data: dict, line: str | None) -> Subject | None:
     return Subject(f"{system}:{what}:{ref}", f"{what.capitalize()} {ref}: {theirs}; {ours}", line)
 
 
+def condition_label(kind: str, key: str) -> str:
+    """The condition that keeps an exception of ``kind`` on ``key`` active, as a resolve form
+    warns about it: what the clearing signal (exceptions/defaults.py) has not said yet."""
+    if kind == Kind.DOWNTIME:
+        return f"line {key} has not reported running"
+    if kind == Kind.SHORTAGE:
+        item, _, site = key.partition("@")
+        return f"{item} is still short at {site}" if site else f"{item} is still short"
+    if kind == Kind.LABOUR:
+        line, _, shift = key.partition("/")
+        return f"line {line} is still short of people on shift {shift}"
+    if kind == Kind.QUALITY_HOLD:
+        return f"lot {key} is still on hold: no disposition yet"
+    if kind == Kind.ORDER_CHANGE:
+        return f"the change to order {key} is still open"
+    if kind == Kind.SCRAP:
+        return f"job {key} still reports scrap above the threshold"
+    if kind == Kind.SYNC_DIVERGENCE:
+        system, _, rest = key.partition(":")
+        return f"{system.upper()} and we still disagree on {rest.replace(':', ' ')}"
+    return "its signal has not cleared"
+
+
 # Who acts on which kind (the permission ``exceptions.act_on_<kind>``). Supervisors act on all.
 KIND_ROLES: dict[str, tuple[str, ...]] = {
     Kind.DOWNTIME: (roles.SUPERVISOR, roles.MAINTENANCE),

@@ -279,6 +279,13 @@ class ExceptionCase(ConcurrentTransitionMixin, models.Model):
             return f"{self.owner_group.name} (group)"
         return ""
 
+    @property
+    def condition_label(self) -> str:
+        """What is still true while ``condition_active``, in the kind's own words."""
+        from .kinds import condition_label  # kinds imports this module
+
+        return condition_label(self.kind, self.key)
+
     @transition(field=status, source=Status.OPEN, target=Status.ACKNOWLEDGED)
     def acknowledge(self, by=None) -> None:
         """Someone owns it now (``by``, unless assigned already). Called by case_acknowledge()."""

@@ -13,6 +13,8 @@ while an action is in flight cannot make htmx drop the action's answer.
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from kernel.plant_time import plant_time
+
 from .actions import case_actions_offered
 
 ROW = (
@@ -35,14 +37,18 @@ ACK = (
 )
 
 
-def board_rows_html(cases, *, csrf_token: str, next_url: str) -> SafeString:
-    """Rows for cases labelled by ``selectors._label_rows``."""
+def board_rows_html(
+    cases, *, csrf_token: str, next_url: str, act_kinds: set[str] | None = None
+) -> SafeString:
+    """Rows for cases labelled by ``selectors._label_rows``; actions only on the kinds in
+    ``act_kinds`` (None: all). A role reads another function's exception when it has a task
+    on it, but acting stays with that function."""
     csrf, nxt = escape(csrf_token), escape(next_url)
     out = []
     for case in cases:
         flags = ""
         if not case.condition_active:
-            cleared = f"{case.cleared_at:%H:%M}" if case.cleared_at else ""
+            cleared = plant_time(case.cleared_at, "time")
             flags += f' · <span class="cleared">cleared {cleared}</span>'
         if case.repeat_of_id:
             flags += ' · <span class="repeat">repeat</span>'
@@ -67,7 +73,11 @@ def board_rows_html(cases, *, csrf_token: str, next_url: str) -> SafeString:
                     ACK.format(url=case.url, csrf=csrf, next=nxt)
                     if action == "acknowledge"
                     else LINK.format(url=case.url, action=action, next=nxt, label=action.title())
-                    for action in case_actions_offered(case)
+                    for action in (
+                        case_actions_offered(case)
+                        if act_kinds is None or case.kind in act_kinds
+                        else []
+                    )
                 ),
             )
         )

@@ -26,6 +26,7 @@ from kernel.errors import (
     PermissionDeniedError,
     TransitionError,
 )
+from kernel.plant_time import plant_time
 from kernel.roles import ROLES
 
 from .errors import ConditionActiveError
@@ -278,7 +279,7 @@ def _case_open(event, rule, subject, facts) -> ExceptionCase:
         _entry(
             case,
             Entry.REPEAT,
-            f"repeat of #{predecessor.pk}, resolved {predecessor.resolved_at:%d %b %H:%M} "
+            f"repeat of #{predecessor.pk}, resolved {plant_time(predecessor.resolved_at)} "
             f"({cause})",
         )
     _tell(CaseChange(case.pk, Change.OPENED, case.kind, case.key, case.severity))

@@ -17,6 +17,7 @@ from kernel.errors import NotFoundError, PermissionDeniedError
 
 from . import selectors
 from .actions import CASE_ACTIONS, case_actions_offered
+from .kinds import kinds_for
 from .models import ExceptionCase
 from .rows import board_rows_html
 
@@ -45,7 +46,10 @@ def board(request):
         "kiosk": kiosk,
         # Rows are built in Python: see exceptions/rows.py for the measurement.
         "rows_html": board_rows_html(
-            data.cases, csrf_token=get_token(request), next_url=reverse("board")
+            data.cases,
+            csrf_token=get_token(request),
+            next_url=reverse("board"),
+            act_kinds=set(kinds_for(request.user)),
         ),
     }
     template = "exceptions/board.html"

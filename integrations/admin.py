@@ -1,8 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 
+from coordination.models import StateChange
 from coordination.outbox import TOPICS
 from kernel.admin import ReadOnlyAdmin
+from kernel.errors import DomainError
 
 from .cloudevents import EVENT_TYPES
 from .delivery import deliveries_retry, target_secret_rotate
@@ -46,7 +51,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     list_filter = ["active", "site"]
     search_fields = ["name", "description"]
     inlines = [IntegrationKeyInline]
-    actions = ["issue_key", "rotate_keys"]
+    actions = ["issue_key", "rotate_keys", "import_b2mml"]
 
     @admin.display(description="event types")
     def types(self, obj):
@@ -71,6 +76,57 @@ class IntegrationAdmin(admin.ModelAdmin):
             key = integration_keys_rotate(integration_id=integration.pk)
             self.log_change(request, integration, "Rotated: older keys revoked")
             self._show(request, integration, key)
+
+    # --- B2MML file import in the browser (the same import as the command and the API) -----
+
+    @admin.action(description="Import a B2MML file as this integration…")
+    def import_b2mml(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one integration.", messages.ERROR)
+            return None
+        return redirect("admin:integrations_integration_import_b2mml", queryset.get().pk)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_b2mml_view)
+        return [
+            path("<int:pk>/import-b2mml/", view, name="integrations_integration_import_b2mml"),
+            *super().get_urls(),
+        ]
+
+    def import_b2mml_view(self, request, pk: int):
+        from .b2mml.importer import b2mml_import
+        from .b2mml.reader import MAX_BYTES, B2mmlError
+
+        integration = get_object_or_404(Integration, pk=pk)
+        if not self.has_change_permission(request, integration):
+            raise PermissionDenied
+        form = B2mmlUploadForm(request.POST or None, request.FILES or None)
+        context = {**self.admin_site.each_context(request), "integration": integration}
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            data = upload.read(MAX_BYTES + 1)
+            try:
+                result = b2mml_import(
+                    data, integration=integration, actor=request.user,
+                    via=StateChange.Via.ADMIN, filename=upload.name,
+                )  # fmt: skip
+            except B2mmlError as exc:
+                context["problems"] = exc.problems
+            except DomainError as exc:
+                context["problems"] = [exc.detail]
+            else:
+                context["result"] = result.as_dict()
+                self.log_change(request, integration, f"Imported B2MML {upload.name}")
+        context.update(form=form, title=f"Import a B2MML file as {integration.name}")
+        return render(request, "admin/integrations/integration/import_b2mml.html", context)
+
+
+class B2mmlUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="B2MML V0600 or V0401: ProductionSchedule, MaterialInformation / "
+        "MaterialDefinition / MaterialLot, ProductionPerformance (at most 5 MiB). All or "
+        "nothing: any problem and nothing is imported."
+    )
 
 
 @admin.register(IntegrationKey)

@@ -1,15 +1,19 @@
-"""CloudEvents 1.0 (JSON structured mode) validation and the canonical event schemas.
+"""CloudEvents 1.0 validation (JSON structured and HTTP binary mode) and the canonical event
+schemas.
 
 Hand-written rather than a serializer: it runs for every one of thousands of events a second,
 and each error must name the field and the reason (``{"field", "message"}``). The schemas
 below are the single source for validation, the OpenAPI document and the README.
 """
 
+import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 MAX_ID = 200
@@ -346,6 +350,94 @@ def validate(
         if k not in ("id", "source", "type", "time", "data", "specversion", "datacontenttype")
     }
     return ValidEvent(raw["source"], raw["id"], event_type, time, site, clean, attributes), problems
+
+
+# --- HTTP binary content mode (CloudEvents HTTP protocol binding, section 3.1) -------------
+
+CE_META_PREFIX = "HTTP_CE_"  # a ``ce-foo`` header as WSGI spells it
+JSON_MEDIA = re.compile(r"^application/([\w.+-]+\+)?json$")
+
+
+class BinaryModeError(ValueError):
+    """The request is in binary mode but its body cannot be an event's data."""
+
+    def __init__(self, status: int, code: str, detail: str, field: str):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.field = status, code, detail, field
+
+
+def is_binary(meta: Mapping[str, Any], media_type: str) -> bool:
+    """Binary mode: ``ce-`` headers and a content type that is not a CloudEvents format
+    (``application/cloudevents…`` is structured mode whatever headers come with it)."""
+    if media_type.startswith("application/cloudevents"):
+        return False
+    return any(name.startswith(CE_META_PREFIX) for name in meta)
+
+
+def _header_text(name: str, value: str) -> str:
+    """A header value as the binding encodes it: percent-encoded UTF-8 (3.1.3.2). WSGI hands
+    headers over as ISO-8859-1 text, so raw UTF-8 bytes are recovered first."""
+    try:
+        raw = value.encode("latin-1").decode("utf-8")
+        return unquote(raw, errors="strict")
+    except UnicodeError:
+        raise BinaryModeError(
+            400, "invalid_header", "is not percent-encoded UTF-8", binary_field(name)
+        ) from None
+
+
+def binary_event(meta: Mapping[str, Any], body: bytes, media_type: str) -> dict:
+    """The event a binary-mode request carries, as a structured-mode object for ``validate``:
+    attributes from the ``ce-*`` headers, ``datacontenttype`` from ``Content-Type``, ``data``
+    from the body. Our events' data is JSON: a request with no ``Content-Type`` (the SDK sends
+    none without ``datacontenttype``) is read as JSON; another media type is refused (415)."""
+    if media_type == "text/plain":
+        # What a WSGI server reports when the request had no Content-Type (wsgiref fills in
+        # the MIME default); a sender meaning text would not send an event's data as it.
+        media_type = ""
+    if media_type and not JSON_MEDIA.match(media_type):
+        raise BinaryModeError(
+            415,
+            "unsupported_media_type",
+            "binary mode: the data of every event type is JSON (application/json, or no "
+            "Content-Type)",
+            "Content-Type",
+        )
+    event: dict[str, Any] = {}
+    for key, value in meta.items():
+        if key.startswith(CE_META_PREFIX) and isinstance(value, str):
+            name = key[len(CE_META_PREFIX) :].lower()
+            if name in ("data", "data_base64"):
+                raise BinaryModeError(
+                    400, "invalid_header", "binary mode: the data is the body, not a header",
+                    f"ce-{name}",
+                )  # fmt: skip
+            event[name] = _header_text(name, value)
+    if media_type:
+        event["datacontenttype"] = media_type
+    if body.strip():
+        try:
+            event["data"] = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise BinaryModeError(
+                400, "malformed_json", f"body is not valid JSON: {exc}", "body"
+            ) from None
+    return event
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def binary_field(name: str) -> str:
+    """How an error names a field of a binary-mode event: the header it came in, or the body."""
+    if name == "data":
+        return "body"
+    if name.startswith("data."):
+        return name  # a field inside the body's JSON
+    if name == "datacontenttype":
+        return "Content-Type"
+    return f"ce-{name}" if name else "body"
 
 
 def openapi_components() -> dict:

@@ -10,8 +10,10 @@ contract of the reference service (``integrations/reference/``):
   not. Only for a target that receives ``lot.*`` messages.
 - **orders**: ``GET {base}/orders`` against our orders' status, for orders both sides know.
   Only for a target that receives ``order.status_changed``.
-- **sequences** are not compared yet: nothing sends ``sequence.approved`` (no approved
-  sequence leaves the system), so the MES has no sequence of ours to disagree with.
+- **sequences**: ``GET {base}/lines`` (each line's current sequence there) against the last
+  approved sequence we delivered to that target for the line (its ``sequence.approved``
+  message); compared: the job numbers in order. Only lines we have sent a sequence to, and
+  only for a target that receives ``sequence.approved``.
 
 What we compare against is what we have *delivered*: an object with a pending or dead
 delivery for that target (its aggregate ``lot:<code>`` / ``order:<number>``) is skipped and
@@ -40,6 +42,7 @@ from django.utils import timezone
 
 from coordination.events import PlantEvent, event_batch, event_observers
 from coordination.models import Lot, Order, StateChange
+from coordination.outbox import OutboxMessage
 from exceptions.models import OPEN_STATES, ExceptionCase, Kind
 
 from .models import OutboxDelivery, OutboxTarget
@@ -58,7 +61,7 @@ class Unreachable(Exception):
 @dataclass(frozen=True)
 class Divergence:
     system: str
-    object: str  # lot | order
+    object: str  # lot | order | sequence
     ref: str
     ours: str
     theirs: str
@@ -195,6 +198,8 @@ def _target_compare(target: OutboxTarget, report: TargetReport) -> list[tuple[st
         found += _lots_compare(target, report)
     if target.wants("order.status_changed"):
         found += _orders_compare(target, report)
+    if target.wants("sequence.approved"):
+        found += _sequences_compare(target, report)
     return found
 
 
@@ -280,12 +285,70 @@ def _orders_compare(target, report):
     return found
 
 
+def _job_numbers(jobs) -> list[str]:
+    """A sequence's jobs as numbers in order (rows ``{job, …}`` or plain numbers)."""
+    if not isinstance(jobs, list):
+        return []
+    return [str(j.get("job") if isinstance(j, dict) else j) for j in jobs]
+
+
+def _sequences_compare(target, report):
+    system = report.system
+    skipped = _in_flight(target, "line")
+    delivered = {}  # line → (its last delivered sequence, when we approved it)
+    messages = (
+        OutboxMessage.objects.filter(
+            topic="sequence.approved",
+            deliveries__target=target,
+            deliveries__status=OutboxDelivery.Status.DELIVERED,
+        )
+        .order_by("pk")
+        .values_list("aggregate", "payload")
+    )
+    for aggregate, data in messages:
+        delivered[aggregate.split(":", 1)[1]] = (
+            _job_numbers(data.get("jobs")),
+            _stamp(data.get("approved_at")),
+        )
+    open_refs = _open_refs(system, "sequence")
+    theirs = _rows(_get(target, "/lines"), "lines", "line", "lines")
+    codes = (set(delivered) | set(open_refs)) - skipped
+    report.in_flight += sorted(f"{system}:sequence:{c}" for c in (set(delivered) & skipped))
+    found = []
+    for code in sorted(codes):
+        ours, our_since = delivered.get(code, ([], ""))
+        their_row = theirs.get(code) or {}
+        their_jobs = _job_numbers(their_row.get("jobs"))
+        report.compared += 1
+        if their_jobs == ours:
+            found.append(("sequence", code, None))
+            continue
+        found.append(
+            (
+                "sequence",
+                code,
+                Divergence(
+                    system, "sequence", code, _sequence_text(ours), _sequence_text(their_jobs),
+                    our_since, _stamp(their_row.get("updated_at") or their_row.get("received_at")),
+                ),
+            )
+        )  # fmt: skip
+    return found
+
+
+def _sequence_text(jobs: list[str]) -> str:
+    if not jobs:
+        return NOT_KNOWN
+    shown = " → ".join(jobs[:8])
+    return shown + (f" (+{len(jobs) - 8} more)" if len(jobs) > 8 else "")
+
+
 # --- telling the exceptions app -----------------------------------------------------------
 
 
 def _signal(report: TargetReport, found) -> None:
     """One plant event per divergence, and per open, active divergence that now agrees."""
-    active = {what: _open_refs(report.system, what) for what in ("lot", "order")}
+    active = {what: _open_refs(report.system, what) for what in ("lot", "order", "sequence")}
     now = timezone.now()
     with event_batch():
         for what, ref, divergence in found:

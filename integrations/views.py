@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -7,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from kernel.errors import DomainError
 from kernel.filters import MAX_BIGINT
+from kernel.roles import ADMIN
 
 from .delivery import dead_delivery_list, delivery_retry, target_health_list
 from .selectors import failed_event_list, integration_health_list
@@ -26,9 +28,21 @@ def integrations(request):
             "integrations": integration_health_list(),
             "failed": failed_event_list(),
             "can_reprocess": request.user.has_perm("integrations.change_inboxevent"),
+            # Who a supervisor asks for a key or a target (they cannot open admin).
+            "administrators": _administrators() if not request.user.is_staff else [],
             **_outbox_context(request),
         },
     )
+
+
+def _administrators() -> list[str]:
+    """Names of the people who manage keys and targets: staff accounts of the admin role."""
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, groups__name=ADMIN)
+        .order_by("username")
+    )
+    return [u.get_full_name() or u.get_username() for u in users.distinct()[:5]]
 
 
 @require_POST

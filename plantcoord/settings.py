@@ -151,7 +151,10 @@ TEMPLATES = [
                 "plantcoord.context_processors.navigation",
             ],
             # template_partials wraps the loaders; on Django 6 these two lines go.
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "kernel.plant_time",  # |plant_time: every moment in the plant's zone
+            ],
             "loaders": [
                 (
                     "template_partials.loader.Loader",
@@ -413,7 +416,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"no_traceback_below_500": {"()": "plantcoord.logfilters.NoTracebackBelow500"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_traceback_below_500"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from coordination.metrics_prometheus import prometheus_metrics
 
-from . import health
+from . import accounts, health
 
 admin.site.site_header = "Plant coordination — administration"
 admin.site.site_title = "Plant coordination admin"
@@ -28,7 +28,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", prometheus_metrics, name="prometheus-metrics"),  # operations, for Prometheus
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
@@ -38,5 +38,6 @@ urlpatterns = [
     path("", include("coordination.urls")),
 ]
 
+handler403 = "plantcoord.handlers.permission_denied"
 handler404 = "plantcoord.handlers.page_not_found"
 handler500 = "plantcoord.handlers.server_error"

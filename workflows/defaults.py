@@ -11,8 +11,25 @@ RESEQUENCE = {"value": "resequence", "label": "Resequence"}
 KEEP = {"value": "keep", "label": "Keep plan"}
 
 
-def counter(label: str) -> dict:
-    return {"value": "counter", "label": "Counter", "needs_value": True, "value_label": label}
+def counter(label: str, value_type: str = "text") -> dict:
+    return {
+        "value": "counter",
+        "label": "Counter",
+        "needs_value": True,
+        "value_label": label,
+        "value_type": value_type,
+    }
+
+
+# The type of each default option's value (workflows/values.py), by its label: also what
+# migration 0005 adds to templates seeded before values had types.
+VALUE_TYPES = {
+    "Expected back at": "datetime",
+    "Parts expected": "datetime",
+    "Arrives at": "datetime",
+    "New promise date": "datetime",
+    "Substitute item": "item",
+}
 
 
 POLICIES = {
@@ -38,16 +55,16 @@ TEMPLATES = {
         [
             ("repair", "Estimate repair time", "maintenance", 15, [],
              [{"value": "estimate", "label": "Repair estimate", "needs_value": True,
-               "value_label": "Expected back at"},
+               "value_label": "Expected back at", "value_type": "datetime"},
               {"value": "parts", "label": "Waiting for parts", "needs_value": True,
-               "value_label": "Parts expected"},
+               "value_label": "Parts expected", "value_type": "datetime"},
               {"value": "unknown", "label": "Cannot estimate yet"}], 20,
              "Look at the line and give the expected time it runs again."),
             ("sequence", "Propose a new sequence", "planner", 30, ["repair"],
              [RESEQUENCE, KEEP, counter("Other line / plan")], 20,
              "Use the repair estimate: move jobs or keep the plan."),
             ("customers", "Confirm customer impact", "sales", 60, ["sequence"],
-             [ACCEPT, REJECT, counter("New promise date")], 30,
+             [ACCEPT, REJECT, counter("New promise date", "datetime")], 30,
              "Tell affected customers or agree a new date."),
         ],
     ),
@@ -57,12 +74,12 @@ TEMPLATES = {
         [
             ("repair", "Estimate repair time", "maintenance", 10, [],
              [{"value": "estimate", "label": "Repair estimate", "needs_value": True,
-               "value_label": "Expected back at"},
+               "value_label": "Expected back at", "value_type": "datetime"},
               {"value": "unknown", "label": "Cannot estimate yet"}], 10, ""),
             ("sequence", "Propose a new sequence", "planner", 20, ["repair"],
              [RESEQUENCE, KEEP, counter("Other line / plan")], 15, ""),
             ("customers", "Confirm customer impact", "sales", 30, [],
-             [ACCEPT, REJECT, counter("New promise date")], 20, ""),
+             [ACCEPT, REJECT, counter("New promise date", "datetime")], 20, ""),
             ("supervise", "Coordinate the recovery", "owner", 30, [],
              [{"value": "on_track", "label": "Recovery on track"}, counter("Escalate to")], 20, ""),
         ],
@@ -73,14 +90,14 @@ TEMPLATES = {
         [
             ("expedite", "Expedite or substitute material", "procurement", 30, [],
              [{"value": "expedite", "label": "Expedite", "needs_value": True,
-               "value_label": "Arrives at"},
+               "value_label": "Arrives at", "value_type": "datetime"},
               {"value": "substitute", "label": "Substitute", "needs_value": True,
-               "value_label": "Substitute item"},
+               "value_label": "Substitute item", "value_type": "item"},
               {"value": "none", "label": "No option"}], 30, ""),
             ("replan", "Adapt the plan to the material", "planner", 30, ["expedite"],
              [ACCEPT, REJECT, counter("Plan change")], 20, ""),
             ("customers", "Confirm customer impact", "sales", 60, ["replan"],
-             [ACCEPT, REJECT, counter("New promise date")], 30, ""),
+             [ACCEPT, REJECT, counter("New promise date", "datetime")], 30, ""),
         ],
     ),
     "Quality hold": (
@@ -104,7 +121,7 @@ TEMPLATES = {
              [ACCEPT, REJECT, counter("Counter proposal")], 20,
              "Can the change be absorbed? Propose a sequence or a counter date."),
             ("customers", "Confirm customer impact", "sales", 60, [],
-             [ACCEPT, REJECT, counter("New promise date")], 30, ""),
+             [ACCEPT, REJECT, counter("New promise date", "datetime")], 30, ""),
         ],
     ),
     "Labour short": (
@@ -239,6 +256,29 @@ def andon_defaults_add(apps) -> None:
         {name: TEMPLATES[name] for name in ANDON_TEMPLATES},
         [r for r in RULES if r[4] in ANDON_TEMPLATES],
     )
+
+
+def value_types_add(apps) -> None:
+    """Type the values of default options in templates seeded before types (migration 0005):
+    only options still as seeded (same label, no type yet); an admin's own stay text."""
+    Step = apps.get_model("workflows", "StepTemplate")
+    for step in Step.objects.all():
+        options = (
+            [
+                {**o, "value_type": VALUE_TYPES[o.get("value_label")]}
+                if isinstance(o, dict)
+                and o.get("needs_value")
+                and "value_type" not in o
+                and o.get("value_label") in VALUE_TYPES
+                else o
+                for o in step.options
+            ]
+            if isinstance(step.options, list)
+            else step.options
+        )
+        if options != step.options:
+            step.options = options
+            step.save(update_fields=["options"])
 
 
 def sync_defaults_add(apps) -> None:

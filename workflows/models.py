@@ -25,6 +25,8 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from coordination.models import Customer, Line, Site
 from exceptions.models import ExceptionCase, Kind, Severity
 
+from .values import value_types_error
+
 # --- configuration (Django admin) -----------------------------------------------------------
 
 
@@ -154,7 +156,9 @@ class StepTemplate(models.Model):
     options = models.JSONField(
         default=default_options,
         help_text='Decision options: [{"value": "accept", "label": "Accept"}, {"value": '
-        '"counter", "label": "Counter", "needs_value": true, "value_label": "New date"}]',
+        '"counter", "label": "Counter", "needs_value": true, "value_label": "New date", '
+        '"value_type": "datetime"}]. value_type: text (default), datetime, quantity, line, '
+        "item: the value is checked as one.",
     )
     escalation = models.ForeignKey(
         EscalationPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -206,7 +210,7 @@ def options_error(options) -> str:
         if option["value"] in seen:
             return f"option {k}: value {option['value']!r} repeats"
         seen.add(option["value"])
-    return ""
+    return value_types_error(options)
 
 
 class RoutingRule(models.Model):

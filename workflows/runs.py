@@ -20,6 +20,7 @@ from coordination.models import StateChange
 from coordination.services import transition_apply
 from exceptions.hooks import CaseChange, Change
 from exceptions.models import ExceptionCase
+from kernel.plant_time import plant_time
 from kernel.roles import SUPERVISOR
 
 from .models import ACTIVE_TASK_STATES, Task, TaskEvent, WorkflowRun
@@ -192,7 +193,7 @@ def _task_create(run, case, step: dict, now: datetime, notifier: Notifier) -> Ta
         task=task,
         kind=Event.CREATED,
         at=now,
-        summary=f"for {_who(task)}, due {timezone.localtime(task.due_at):%H:%M}",
+        summary=f"for {_who(task)}, due {plant_time(task.due_at, 'time')}",
     )
     recipients = [assignee_id] if assignee_id else group_members([group_id]).get(group_id, [])
     notifier.add(
@@ -200,7 +201,7 @@ def _task_create(run, case, step: dict, now: datetime, notifier: Notifier) -> Ta
         task,
         "task.created",
         f"New task: {task.title} (#{case.pk} {case.title})"[:200],
-        f"{case.impact_summary}\nDue {timezone.localtime(task.due_at):%d %b %H:%M}.",
+        f"{case.impact_summary}\nDue {plant_time(task.due_at)}.",
     )
     notifier.message("task.created", task_payload(task))
     return task

@@ -12,11 +12,13 @@ from django.utils import timezone
 from coordination.models import StateChange
 from coordination.services import row_locked, transition_apply
 from kernel.errors import ConflictError, InvalidInputError, PermissionDeniedError, TransitionError
+from kernel.plant_time import plant_time
 
 from .models import Decision, Task, TaskEvent
 from .notify import Notifier, task_payload
 from .runs import run_advance
 from .sla import task_next_sweep
+from .values import option_value_clean
 
 Event = TaskEvent.Kind
 
@@ -104,15 +106,17 @@ def task_complete(
         raise InvalidInputError("give the rationale for your decision", field="rationale")
     with _task_locked(task_id, actor, expected_state=expected_state) as task:
         chosen = _option(task, option)
-        if chosen.get("needs_value") and not value:
-            label = chosen.get("value_label") or "a value"
-            raise InvalidInputError(f"{chosen['label']} needs {label}", field="value")
+        value = option_value_clean(chosen, value)  # typed: a date, a quantity, a line…
         if task.status == Task.Status.OPEN:
             transition_apply(task.claim, actor=actor, via=via, reason="claimed to decide", by=actor)
         transition_apply(
             task.complete, actor=actor, via=via, reason=f"{chosen['label']}: {rationale}"
         )
         now = timezone.now()
+        if task.paused_at:
+            # Deciding ends the wait: a done task is not "paused" (it showed "done paused: …").
+            Task.objects.filter(pk=task.pk).update(paused_at=None, pause_reason="")
+            task.paused_at, task.pause_reason = None, ""
         case = task.case
         decision = Decision.objects.create(
             task=task,
@@ -210,7 +214,7 @@ def task_resume(*, task_id, actor, via=StateChange.Via.WEB, expected_state=None)
             kind=Event.RESUMED,
             actor=actor,
             at=now,
-            summary=f"resumed after {minutes} min; due {timezone.localtime(task.due_at):%H:%M}",
+            summary=f"resumed after {minutes} min; due {plant_time(task.due_at, 'time')}",
         )
     return task
 

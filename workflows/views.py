@@ -106,7 +106,10 @@ def task_detail(request, pk: int):
     task = _task_or_404(pk, request.user)
     card = {**_card(request, task), "expanded": True}  # its own page: the form is the point
     context = {"card": card, "events": selectors.task_events(task)}
-    return render(request, "workflows/task_detail.html", context)
+    template = "workflows/task_detail.html"
+    if request.htmx and request.GET.get("partial") == "timeline":
+        template += "#timeline"  # refreshed after each action on the card (inbox-changed)
+    return render(request, template, context)
 
 
 @permission_required(VIEW, raise_exception=True)

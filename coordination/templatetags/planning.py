@@ -59,15 +59,6 @@ def case_proposals(case):
     return {"proposals": proposals_of(case.pk)}
 
 
-@register.filter
-def plan_time(value):
-    """An ISO 8601 string of a stored schedule as a local date-time (for ``|date``)."""
-    from django.utils.dateparse import parse_datetime
-
-    when = parse_datetime(value) if isinstance(value, str) else value
-    return timezone.localtime(when) if when is not None else ""
-
-
 @register.inclusion_tag("planning/_task_proposal.html")
 def task_proposal(task):
     """On a planner's task card (inbox, task page): the exception's open proposal, if any."""

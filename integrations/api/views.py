@@ -12,6 +12,7 @@ from kernel.permissions import RoleModelPermissions
 from kernel.viewsets import FilteredReadViewSet
 
 from ..authentication import IntegrationKeyAuthentication, IntegrationPrincipal
+from ..cloudevents import BinaryModeError, binary_event, binary_field, is_binary
 from ..delivery import delivery_retry
 from ..models import InboxEvent, OutboxDelivery
 from ..services import events_accept, inbox_event_reprocess
@@ -65,12 +66,16 @@ class EventsView(APIView):
         operation_id="events_ingest",
         summary="Send one CloudEvent or a batch",
         description=(
-            "CloudEvents 1.0, JSON structured mode. `application/cloudevents+json` or "
-            "`application/json`: one event (202 accepted, 200 duplicate, 400 rejected, 403 "
-            "type not allowed for the key). `application/cloudevents-batch+json`: up to 1,000 "
-            "events, 200 with one result per event in order. The `data` schema of each type "
-            "is in components: `EventData.<type>`. Authenticate with `Authorization: Bearer "
-            "<integration key>`."
+            "CloudEvents 1.0 over the HTTP protocol binding. Structured mode: "
+            "`application/cloudevents+json` or `application/json`: one event (202 accepted, "
+            "200 duplicate, 400 rejected, 403 type not allowed for the key). "
+            "`application/cloudevents-batch+json`: up to 1,000 events, 200 with one result "
+            "per event in order. Binary mode: the attributes as `ce-specversion`, `ce-id`, "
+            "`ce-source`, `ce-type`, `ce-time`… headers (percent-encoded) and the `data` as "
+            "the JSON body (`Content-Type: application/json`, or none); answered as a single "
+            "structured event, errors naming the header (`ce-type`) or `body`. The `data` "
+            "schema of each type is in components: `EventData.<type>`. Authenticate with "
+            "`Authorization: Bearer <integration key>`."
         ),
         request={"application/cloudevents+json": {"type": "object"}},
         responses={
@@ -87,7 +92,8 @@ class EventsView(APIView):
     )
     def post(self, request):
         media_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-        if media_type not in (*SINGLE_TYPES, BATCH_TYPE):
+        binary = is_binary(request.META, media_type)
+        if not binary and media_type not in (*SINGLE_TYPES, BATCH_TYPE):
             return _problem(
                 415,
                 "unsupported_media_type",
@@ -103,6 +109,8 @@ class EventsView(APIView):
         body = _body_read(request._request, MAX_BODY + 1)
         if len(body) > MAX_BODY:
             return _problem(413, "payload_too_large", f"body is over {MAX_BODY} bytes")
+        if binary:
+            return self._binary(request, body, media_type)
         try:
             payload = json.loads(body, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
@@ -116,11 +124,26 @@ class EventsView(APIView):
                 "not_an_event",
                 f"a single event must be a JSON object; send a list as {BATCH_TYPE}",
             )
+        return self._single(integration, payload)
+
+    def _single(self, integration, payload, *, field_name=None) -> Response:
         [result] = events_accept(integration=integration, raw_events=[payload])
         code = {"accepted": 202, "duplicate": 200}.get(result["status"])
         if code is None:
             code = 403 if result.pop("forbidden", False) else 400
+        if field_name is not None:
+            for error in result.get("errors", []):
+                error["field"] = field_name(error["field"])
         return Response(result, status=code)
+
+    def _binary(self, request, body: bytes, media_type: str) -> Response:
+        """Binary content mode: the same acceptance as a structured event; only the names
+        in errors differ (the header or the body the value came in)."""
+        try:
+            event = binary_event(request.META, body, media_type)
+        except BinaryModeError as exc:
+            return _problem(exc.status, exc.code, exc.detail, field=exc.field)
+        return self._single(request.user.integration, event, field_name=binary_field)
 
     def _batch(self, integration, payload) -> Response:
         if not isinstance(payload, list):

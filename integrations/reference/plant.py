@@ -6,7 +6,8 @@
 - ``GET /erp/lots/{code}``, ``/erp/orders/{number}``, ``/mes/lines/{code}/sequence``, the
   lists ``GET /{system}/lots?status=…``, ``/{system}/orders?status=…``, ``/{system}/lines``,
   and ``GET /{system}/messages`` (every message in arrival order, with ``duplicates``).
-- ``PUT /{system}/lots/{code}`` and ``/{system}/orders/{number}``: a clerk's change by hand.
+- ``PUT /{system}/lots/{code}`` and ``/{system}/orders/{number}``: a clerk's change by hand;
+  ``PUT /mes/lines/{code}/sequence`` ``{"jobs": [job numbers]}``: a shift lead reorders the line.
 - ``POST /control`` ``{"system", "mode": ok|fail|slow|reset, "status", "delay_ms"}``.
 
 Every accepted message and every clerk's change is appended to a JSON-lines journal (replayed
@@ -100,6 +101,13 @@ class View:
             }
 
     def put(self, kind: str, key: str, body: dict, at: str) -> dict:
+        if kind == "lines":
+            row = self.lines.setdefault(key, {"line": key, "jobs": [], "received_at": None})
+            row["jobs"] = [
+                {"job": job, "sequence": (i + 1) * 10} for i, job in enumerate(body["jobs"])
+            ]
+            row["updated_at"] = at
+            return row
         row = self.lot(key) if kind == "lots" else self.order(key)
         row.update(body)
         row["updated_at"] = at
@@ -203,6 +211,13 @@ class Plant:
     def put(self, system: str, kind: str, key: str, body) -> dict:
         if not isinstance(body, dict) or not body:
             raise BadInput("body", "must be a non-empty JSON object")
+        if kind == "lines":
+            jobs = body.get("jobs")
+            if set(body) != {"jobs"} or not isinstance(jobs, list):
+                raise BadInput("jobs", "required: a list of job numbers, and nothing else")
+            if not all(isinstance(job, str) and 0 < len(job) <= 40 for job in jobs):
+                raise BadInput("jobs", "each a job number (a string of 1 to 40 characters)")
+            return self._put_recorded(system, kind, key, body)
         allowed = ("status", "quantity") if kind == "lots" else ORDER_FIELDS
         unknown = sorted(set(body) - set(allowed))
         if unknown:
@@ -215,6 +230,9 @@ class Plant:
         for field, value in body.items():
             if value is not None and not isinstance(value, str | int | float):
                 raise BadInput(field, "must be a string or a number")
+        return self._put_recorded(system, kind, key, body)
+
+    def _put_recorded(self, system: str, kind: str, key: str, body: dict) -> dict:
         with self.lock:
             at = _now()
             self._record(
@@ -316,7 +334,11 @@ def route(plant: Plant, method: str, parts: list[str], query: dict, environ) -> 
         return 405, {"error": "GET or POST"}
     if len(rest) == 1 and rest[0] in KINDS and method == "GET":
         return 200, {rest[0]: plant.listing(system, rest[0], query.get("status") or None)}
-    if len(rest) == 3 and rest[0] == "lines" and rest[2] == "sequence" and method == "GET":
+    if len(rest) == 3 and rest[0] == "lines" and rest[2] == "sequence":
+        if method == "PUT":
+            return 200, plant.put(system, "lines", rest[1], _json(environ))
+        if method != "GET":
+            return 405, {"error": "GET or PUT"}
         row = plant.get(system, "lines", rest[1])
         return (200, row) if row else (404, {"error": f"no sequence for line {rest[1]}"})
     if len(rest) == 2 and rest[0] in ("lots", "orders"):

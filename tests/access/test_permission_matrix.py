@@ -178,6 +178,26 @@ ROWS = [
         data="event",
     ),
     Row(AL + "^events/?$", "GET", "/api/v1/events/", expect((SUP, ADM), key=401)),
+    # --- B2MML (integrations): import with a key only; schedules for people and keys -----
+    Row(
+        AL + "b2mml",
+        "POST",
+        "/api/v1/b2mml",
+        expect((), denied=401, none=401, key=200),
+        data="b2mml",
+    ),
+    Row(
+        AL + "lines/<str:code>/schedule.xml",
+        "GET",
+        "/api/v1/lines/L1/schedule.xml",
+        expect(EVERYONE, key=200),
+    ),
+    Row(
+        AL + "orders/<str:number>/schedule.xml",
+        "GET",
+        "/api/v1/orders/SO-10101/schedule.xml",
+        expect(ORDER_READERS, key=200),
+    ),
     Row(AL + "^events/(?P<pk>[^/.]+)/?$", "GET", "/api/v1/events/{event}/", expect((SUP, ADM))),
     Row(
         AL + "^events/(?P<pk>[^/.]+)/reprocess/?$",
@@ -630,6 +650,12 @@ def _data(row: Row, ids: dict):
     return {k: (v.format(**ids) if isinstance(v, str) else v) for k, v in row.data.items()}
 
 
+B2MML_EMPTY = (
+    b'<ProductionSchedule xmlns="http://www.mesa.org/xml/B2MML-V0600"><ID>matrix</ID>'
+    b"</ProductionSchedule>"
+)
+
+
 def _call(row: Row, principal: str, world) -> int:
     ids = world["ids"]
     client = _client(row, principal, world)
@@ -637,6 +663,8 @@ def _call(row: Row, principal: str, world) -> int:
     with transaction.atomic():
         if row.method == "GET":
             response = client.get(path)
+        elif row.data == "b2mml":  # an XML file, not JSON: an empty V0600 schedule
+            response = client.generic("POST", path, B2MML_EMPTY, "application/xml")
         elif row.api:
             response = client.post(path, _data(row, ids), format="json")
         else:

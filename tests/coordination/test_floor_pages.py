@@ -25,6 +25,7 @@ def test_line_page_shows_status_jobs_exceptions_staffing_and_events(client, role
     assert "equipment.status from mes/test" in body  # the signal, on the line's timeline
     assert 'id="line-plan"' in body and "What to run next" in body  # the ranked list
     assert 'data-job="WO-60102"' in body and "Next shift" in body
+    assert 'href="/api/v1/lines/L1/schedule.xml"' in body  # its B2MML download
     assert 'href="/lines/L1/andon"' in body
 
 

@@ -47,7 +47,7 @@ def test_overview_partial_for_htmx_refresh(client, role_user, plant):
     response = client.get("/", HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200
-    assert body.lstrip().startswith('<div id="lines"')
+    assert body.lstrip().startswith('<div id="overview-live"')
     assert "<html" not in body
 
 

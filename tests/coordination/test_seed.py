@@ -89,3 +89,26 @@ def test_seed_without_users_creates_none():
     from django.contrib.auth import get_user_model
 
     assert not get_user_model().objects.exists()
+
+
+def test_the_readme_says_what_the_seed_makes():
+    """The README's numbers are the seed's (issue 15, item 12: it said 80 orders and about 130
+    jobs while the seed printed 92 and 143)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    line = next(row for row in readme.splitlines() if row.startswith("| `manage.py seed_demo"))
+    said = re.search(
+        r"(\d+) orders \((\d+) open, (\d+) completed\), "
+        r"(\d+)\u2013(\d+) jobs \(about (\d+) open",
+        line,
+    )
+    assert said, line
+    orders, open_orders, completed, jobs_low, jobs_high, open_jobs = map(int, said.groups())
+    counts = demo_seed().counts
+    assert (counts["orders"], counts["open orders"]) == (orders, open_orders)
+    assert orders - open_orders == completed
+    assert jobs_low <= counts["jobs"] <= jobs_high
+    assert abs(counts["open jobs"] - open_jobs) <= 5

@@ -190,3 +190,69 @@ def test_the_divergence_is_on_the_board_and_its_page_for_quality_not_for_sales(
     assert page.status_code == 200 and "ERP says available" in page.content.decode()
     client.force_login(role_user("sales"))
     assert "ERP says available" not in client.get("/board/").content.decode()
+
+
+def approved_sequence(line: str, jobs: list[str]):
+    """What a planner's approval sends (coordination.proposals): the line's jobs in order."""
+    from django.db import transaction
+
+    from coordination.outbox import outbox_add
+
+    rows = [
+        {"job": job, "sequence": (i + 1) * 10, "planned_start": "2026-12-01T08:00:00+00:00",
+         "planned_end": "2026-12-01T09:00:00+00:00"}
+        for i, job in enumerate(jobs)
+    ]  # fmt: skip
+    with transaction.atomic():
+        outbox_add(
+            topic="sequence.approved",
+            aggregate=f"line:{line}",
+            data={"line": line, "proposal": "1", "jobs": rows, "approved_by": "pat",
+                  "approved_at": "2026-12-01T07:55:00+00:00", "rationale": "least lateness"},
+        )  # fmt: skip
+
+
+def test_a_sequence_reordered_in_the_mes_is_a_divergence_until_it_matches_again(targets, peer):
+    approved_sequence("L1", ["WO-1", "WO-2", "WO-3"])
+    delivered_everywhere()
+    assert [j["job"] for j in peer.get("/mes/lines/L1/sequence")["jobs"]] == [
+        "WO-1",
+        "WO-2",
+        "WO-3",
+    ]
+    reconcile_run(["mes"])
+    assert not divergences().exists()  # the MES runs what we approved
+
+    status, _ = peer.call("PUT", "/mes/lines/L1/sequence", {"jobs": ["WO-2", "WO-1", "WO-3"]})
+    assert status == 200  # a shift lead reorders the line in the MES
+    [report] = reconcile_run(["mes"])
+    case = divergences("mes:sequence:L1").get()
+    assert "MES says WO-2 → WO-1 → WO-3" in case.title
+    assert "we say WO-1 → WO-2 → WO-3 (since 2026-12-01 07:55:00 UTC)" in case.title
+    assert case.workflow_runs.get().template.name == "Order or sequence out of sync"
+    assert report.compared == 1
+
+    peer.call("PUT", "/mes/lines/L1/sequence", {"jobs": ["WO-1", "WO-2", "WO-3"]})
+    reconcile_run(["mes"])
+    case.refresh_from_db()
+    assert not case.condition_active  # they agree again: cleared
+
+
+def test_a_newer_approval_still_queued_is_not_a_divergence(targets, peer):
+    approved_sequence("L2", ["WO-7", "WO-8"])
+    delivered_everywhere()
+    peer.control(system="mes", mode="fail", status=503)
+    approved_sequence("L2", ["WO-8", "WO-7"])  # approved again, not delivered yet
+    peer.control(system="mes", mode="ok")
+    [report] = reconcile_run(["mes"])
+    assert report.in_flight == ["mes:sequence:L2"] and not divergences().exists()
+    delivered_everywhere()
+    reconcile_run(["mes"])
+    assert not divergences().exists()  # the newer sequence arrived: they agree
+
+
+def test_the_reference_mes_refuses_a_sequence_that_is_not_a_list_of_job_numbers(peer):
+    status, body = peer.call("PUT", "/mes/lines/L1/sequence", {"jobs": "WO-1"})
+    assert status == 400 and body["field"] == "jobs"
+    status, body = peer.call("PUT", "/mes/lines/L1/sequence", {"jobs": [1, 2]})
+    assert status == 400 and body["field"] == "jobs"
