@@ -11,9 +11,9 @@ class ExceptionsConfig(AppConfig):
         from kernel.roles import grant_after_migrate
 
         from .holds import lot_dispositioned
-        from .services import event_observe
+        from .services import event_observe, events_observe
 
-        event_observers.register(event_observe)
+        event_observers.register(event_observe, batch=events_observe)
         lot_observers.register(lot_dispositioned)  # resolve a hold's exception when all is decided
         # A flush (transactional tests) empties the seeded rules too; put the defaults back.
         grant_after_migrate(

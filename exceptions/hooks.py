@@ -5,6 +5,7 @@ observers run inside the change's transaction (write your rows there, enqueue wi
 and must tolerate seeing a change again (an event retried after a rollback).
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import models
@@ -35,4 +36,28 @@ class CaseChange:
     actor_id: int | None = None
 
 
-case_observers: Registry[CaseChange] = Registry("exception changes")
+class CaseObservers(Registry[CaseChange]):
+    """With an optional batch function per observer: ``notify_batch(changes)`` hands it the
+    changes one plant signal made, in order, at once (the set-based apply path); an
+    observer without one is called per change."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self._batch: dict[Callable, Callable[[Sequence[CaseChange]], None]] = {}
+
+    def register(self, fn, *, batch: Callable[[Sequence[CaseChange]], None] | None = None):
+        if batch is not None:
+            self._batch[fn] = batch
+        return super().register(fn)
+
+    def notify_batch(self, changes: Sequence[CaseChange]) -> None:
+        for observer in list(self._observers):
+            batch = self._batch.get(observer)
+            if batch is not None:
+                batch(changes)
+            else:
+                for change in changes:
+                    observer(change)
+
+
+case_observers = CaseObservers("exception changes")

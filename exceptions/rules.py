@@ -58,7 +58,10 @@ def condition_holds(cond: dict, facts: dict) -> bool:
 def rules_matching(event_type: str, facts: dict) -> list[RaiseRule]:
     """Active rules of this event type whose conditions all hold (one query per batch)."""
     cache = batch_cache()
-    key = ("raise-rules", event_type)
-    if key not in cache:
-        cache[key] = list(RaiseRule.objects.filter(event_type=event_type, active=True))
-    return [r for r in cache[key] if all(condition_holds(c, facts) for c in r.conditions or [])]
+    if "raise-rules" not in cache:  # every type's at once: a chunk holds several types
+        by_type: dict[str, list[RaiseRule]] = {}
+        for rule in RaiseRule.objects.filter(active=True):
+            by_type.setdefault(rule.event_type, []).append(rule)
+        cache["raise-rules"] = by_type
+    rules = cache["raise-rules"].get(event_type, [])
+    return [r for r in rules if all(condition_holds(c, facts) for c in r.conditions or [])]

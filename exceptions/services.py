@@ -2,7 +2,8 @@
 
 Entry points:
 - ``event_observe(event)``: the ``coordination.events`` observer (registered in ``apps.py``),
-  called by ingestion inside the event's transaction.
+  called by ingestion inside the event's transaction; ``events_observe(groups)`` its batch
+  form, for a set-based chunk.
 - ``case_acknowledge / case_assign / case_dismiss / case_resolve``: pages and API.
 Each change bumps the board version last in its transaction and tells ``hooks`` observers.
 """
@@ -16,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from coordination.events import PlantEvent, batch_cache
+from coordination.events import EventGroups, PlantEvent, batch_cache
 from coordination.models import Site, StateChange
 from coordination.services import row_locked, transition_apply
 from kernel.errors import (
@@ -63,26 +64,98 @@ def board_bump() -> None:
 
 def event_observe(event: PlantEvent) -> None:
     """Raise, join or clear exceptions for one applied event (idempotent per inbox row)."""
+    if _effects_apply(event, _effects(event)):
+        board_bump()
+
+
+def events_observe(groups: EventGroups) -> None:
+    """The batch interface (``event_observers.notify_batch``): a chunk's events of one type,
+    grouped by thing, each group in plant-time order. Leaves exactly what ``event_observe``
+    on each event in turn would (the set-based property test holds it to that), with two
+    lookups for the whole batch instead of some per event: which of the exceptions the
+    events clear have none open (most "all good" signals), and which events are already on
+    a timeline (a chunk retried after a rollback). The board version moves once."""
+    planned = [(event, _effects(event)) for group in groups for event in group]
+    clears = {
+        (kind, subject.key)
+        for _, effects in planned
+        for (action, kind, _), (_, subject, _) in effects.items()
+        if action == RaiseRule.Action.CLEAR
+    }
+    open_now = set()
+    if clears:
+        open_now = set(
+            ExceptionCase.objects.filter(
+                kind__in={kind for kind, _ in clears},
+                key__in={key for _, key in clears},
+                status__in=OPEN_STATES,
+            ).values_list("kind", "key")
+        )
+        batch_cache().setdefault(NOTHING_OPEN, set()).update(clears - open_now)
+    # Only raises, and clears of what is open, ask whether the event was seen already.
+    ids = {
+        event.inbox_id
+        for event, effects in planned
+        for (action, kind, key) in effects
+        if event.inbox_id and (action == RaiseRule.Action.RAISE or (kind, key) in open_now)
+    }
+    if ids:
+        seen = batch_cache().setdefault(SEEN, {"ids": set(), "entries": set()})
+        seen["ids"] |= ids
+        seen["entries"] |= set(
+            ExceptionCaseEvent.objects.filter(inbox_id__in=ids).values_list(
+                "inbox_id", "case__kind", "case__key"
+            )
+        )
+    changed = False
+    cache = batch_cache()
+    for event, effects in planned:
+        cache[TOLD] = []  # the changes this signal makes, for ``case_observers`` at once
+        try:
+            changed |= _effects_apply(event, effects)
+        finally:
+            told = cache.pop(TOLD)
+        if told:
+            case_observers.notify_batch(told)
+    if changed:
+        board_bump()
+
+
+TOLD = "exceptions:told"  # batch cache: case changes of the signal being observed
+
+
+def _tell(change: CaseChange) -> None:
+    """Tell ``case_observers`` now, or with the signal's other changes (``events_observe``):
+    no observer reads what the rest of one signal's handling writes."""
+    told = batch_cache().get(TOLD)
+    if told is None:
+        case_observers.notify(change)
+    else:
+        told.append(change)
+
+
+def _effects(event: PlantEvent) -> dict[tuple, tuple[RaiseRule, Subject, dict]]:
+    """What the rules make of an event: one effect per (action, kind, key), the strongest
+    raise rule winning when several match."""
     facts = event_facts(event.type, event.data or {})
-    matched = rules_matching(event.type, facts)
-    if not matched:
-        return
-    # One effect per (action, kind, key): the strongest raise rule wins when several match.
-    effects: dict[tuple, tuple[RaiseRule, Subject]] = {}
-    for rule in sorted(matched, key=lambda r: -r.base_severity):
+    effects: dict[tuple, tuple[RaiseRule, Subject, dict]] = {}
+    for rule in sorted(rules_matching(event.type, facts), key=lambda r: -r.base_severity):
         subject = subject_for(rule.kind, event.site, facts)
         if subject is None:
             log.warning("rule %s matched event %s but its data names no key", rule, event.inbox_id)
             continue
-        effects.setdefault((rule.action, rule.kind, subject.key), (rule, subject))
+        effects.setdefault((rule.action, rule.kind, subject.key), (rule, subject, facts))
+    return effects
+
+
+def _effects_apply(event: PlantEvent, effects: dict) -> bool:
     changed = False
-    for (action, _, _), (rule, subject) in effects.items():
+    for (action, _, _), (rule, subject, facts) in effects.items():
         if action == RaiseRule.Action.RAISE:
             changed |= _raise(event, rule, subject, facts)
         else:
             changed |= _clear(event, rule, subject, facts)
-    if changed:
-        board_bump()
+    return changed
 
 
 def _open_case(kind: str, key: str) -> ExceptionCase | None:
@@ -93,15 +166,25 @@ def _open_case(kind: str, key: str) -> ExceptionCase | None:
     )
 
 
+SEEN = "exceptions:seen"  # batch cache: events looked up at once, and their timeline entries
+
+
 def _seen(event: PlantEvent, kind: str, key: str) -> bool:
+    """The event is already on the timeline of the (kind, key) exception: a retry."""
     if event.inbox_id is None:
         return False
+    seen = batch_cache().get(SEEN)
+    if seen is not None and event.inbox_id in seen["ids"]:
+        return (event.inbox_id, kind, key) in seen["entries"]
     return ExceptionCaseEvent.objects.filter(
         inbox_id=event.inbox_id, case__kind=kind, case__key=key
     ).exists()
 
 
 def _entry(case, kind, summary, *, event: PlantEvent | None = None, actor=None, via="system"):
+    seen = batch_cache().get(SEEN)
+    if seen is not None and event is not None and event.inbox_id in seen["ids"]:
+        seen["entries"].add((event.inbox_id, case.kind, case.key))
     return ExceptionCaseEvent.objects.create(
         case=case,
         kind=kind,
@@ -199,7 +282,7 @@ def _case_open(event, rule, subject, facts) -> ExceptionCase:
             f"repeat of #{predecessor.pk}, resolved {plant_time(predecessor.resolved_at)} "
             f"({cause})",
         )
-    case_observers.notify(CaseChange(case.pk, Change.OPENED, case.kind, case.key, case.severity))
+    _tell(CaseChange(case.pk, Change.OPENED, case.kind, case.key, case.severity))
     return case
 
 
@@ -223,7 +306,7 @@ def _case_join(case, event, rule, subject, facts) -> None:
     _assess(case)
     case.updated_at = timezone.now()
     case.save()
-    case_observers.notify(CaseChange(case.pk, change, case.kind, case.key, case.severity, previous))
+    _tell(CaseChange(case.pk, change, case.kind, case.key, case.severity, previous))
     if case.severity != previous:
         _entry(
             case,
@@ -231,7 +314,7 @@ def _case_join(case, event, rule, subject, facts) -> None:
             f"severity {Severity(previous).label} → {case.get_severity_display()}: "
             + "; ".join(case.severity_reasons[1:] or ["impact changed"]),
         )
-        case_observers.notify(
+        _tell(
             CaseChange(
                 case.pk, Change.SEVERITY_CHANGED, case.kind, case.key, case.severity, previous
             )
@@ -282,9 +365,7 @@ def _clear(event: PlantEvent, rule: RaiseRule, subject: Subject, facts: dict) ->
             case.condition_active = False
             case.cleared_at = timezone.now()
             _entry(case, Entry.CLEARED, f"cleared ({rule.name}): " + _describe(event), event=event)
-            case_observers.notify(
-                CaseChange(case.pk, Change.CLEARED, case.kind, case.key, case.severity)
-            )
+            _tell(CaseChange(case.pk, Change.CLEARED, case.kind, case.key, case.severity))
         else:
             _entry(case, Entry.SIGNAL, "still clear: " + _describe(event), event=event)
         case.updated_at = timezone.now()

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
+from itertools import groupby
 
 import psycopg
 from django.conf import settings
@@ -16,7 +17,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from coordination.apply import EventApplyError, event_apply
-from coordination.events import event_batch, event_observers
+from coordination.apply_set import FAILED, SET_TYPES, events_apply_set
+from coordination.events import batch_cache, event_batch, event_observers
 from coordination.models import Site, StateChange
 from kernel.errors import DomainError, NotFoundError, PermissionDeniedError
 
@@ -307,16 +309,31 @@ def inbox_process(inbox_id: int) -> str | None:
     return inbox_process_batch([inbox_id]).get(inbox_id)
 
 
-def inbox_process_batch(inbox_ids: list[int]) -> dict[int, str]:
+def inbox_process_batch(
+    inbox_ids: list[int], *, set_based: bool | None = None, fill: int = 0
+) -> dict[int, str]:
     """Apply stored events exactly once, one transaction for the lot; returns new statuses.
 
     The claim, the changes to the picture, the observers (exceptions) and the statuses all
     commit together: a worker killed half-way leaves every event ``received`` and unchanged,
-    and a second copy of the task finds them locked (SKIP LOCKED) or already done. Each
-    event runs in its own savepoint, so a refused one changes nothing and sinks no other.
-    Events are applied in (thing, time) order, so concurrent batches take row locks in
-    the same order and do not deadlock.
+    and a second copy of the task finds them locked (SKIP LOCKED) or already done.
+    Events are applied type by type, each type's in (thing, time) order, so concurrent
+    batches take row locks in the same order and do not deadlock.
+
+    ``set_based`` (default: the ``INBOX_APPLY`` setting, "set"): each type's events are
+    applied as sets (``coordination.apply_set``) and its observers get them grouped by
+    thing; otherwise, and for the types that have no set form, one at a time, each event
+    in its own savepoint so that a refused one changes nothing and sinks no other. The
+    one-at-a-time path is the reference the set-based one is tested against.
+
+    ``fill`` (the worker's task passes ``INBOX_CHUNK_MAX``): when fewer of ``inbox_ids``
+    are waiting, also claim other waiting events, oldest first, up to that many. A worker
+    facing a backlog then applies big chunks (the set-based cost is per statement, not per
+    event), and the tasks of the events it took find them done. Locked rows are skipped,
+    so workers never wait for each other's claims.
     """
+    if set_based is None:
+        set_based = settings.INBOX_APPLY == "set"
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Safe to lose on a crash: the rows would simply still be ``received`` and be
@@ -330,11 +347,22 @@ def inbox_process_batch(inbox_ids: list[int]) -> dict[int, str]:
             .filter(pk__in=inbox_ids, status=InboxEvent.Status.RECEIVED)
             .values_list("pk", flat=True)
         )
+        if fill > len(claimed):
+            claimed += (
+                InboxEvent.objects.select_for_update(skip_locked=True)
+                .filter(status=InboxEvent.Status.RECEIVED)  # the partial index on received_at
+                .exclude(pk__in=claimed)
+                .order_by("received_at")
+                .values_list("pk", flat=True)[: fill - len(claimed)]
+            )
         rows, parked = _rows_load(claimed)
         rows.sort(key=lambda row: (row.type, _changed_thing(row), row.time, row.pk))
         with event_batch():
-            for row in rows:
-                _process_row(row)
+            for event_type, typed in groupby(rows, key=lambda row: row.type):
+                typed = list(typed)
+                if not (set_based and event_type in SET_TYPES and _process_set(typed)):
+                    for row in typed:
+                        _process_row(row)
         _statuses_save(rows)
     return {**{row.pk: row.status for row in rows}, **dict.fromkeys(parked, "failed")}
 
@@ -456,6 +484,40 @@ def _process_row(row: InboxEvent) -> None:
         row.status, row.error = InboxEvent.Status.FAILED, f"internal error: {exc!r}"
     else:
         row.status = InboxEvent.Status.APPLIED if applied else InboxEvent.Status.STALE
+
+
+def _process_set(rows: list[InboxEvent]) -> bool:
+    """Apply one type's rows of a chunk as sets and tell the observers; False (nothing
+    changed) when something unexpected happened, for the caller to apply them one at a time,
+    where each event's own savepoint sorts the faulty one from the rest."""
+    try:
+        with transaction.atomic():  # one savepoint for the type's rows
+            events = [row.as_plant_event() for row in rows]
+            outcomes = events_apply_set(rows[0].type, events)
+            groups: dict[str, list] = {}  # per thing, in the chunk's (plant-time) order
+            for row, event in zip(rows, events, strict=True):
+                outcome = outcomes[row.pk]
+                if outcome.status != FAILED:
+                    stale = outcome.status != InboxEvent.Status.APPLIED
+                    groups.setdefault(_changed_thing(row), []).append(replace(event, stale=stale))
+            event_observers.notify_batch(list(groups.values()))
+    except Exception as exc:
+        if _transient(exc):
+            raise
+        log.warning(
+            "inbox events %s… (%d %s): set-based apply failed, applying one at a time: %r",
+            rows[0].pk,
+            len(rows),
+            rows[0].type,
+            exc,
+        )
+        # What the batch cache learnt inside the rolled-back savepoint may no longer hold.
+        batch_cache().clear()
+        return False
+    for row in rows:
+        outcome = outcomes[row.pk]
+        row.status, row.error, row.error_field = outcome.status, outcome.error, outcome.field
+    return True
 
 
 def _transient(exc: Exception) -> bool:

@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from .delivery import outbox_relay
@@ -14,8 +15,9 @@ from .services import inbox_process_batch, inbox_requeue_stuck
     max_retries=None,  # the database may be away for an hour; the events must still apply
 )
 def inbox_process_task(inbox_ids: list[int]) -> None:
-    """Apply stored events; a retry skips the ones already done."""
-    inbox_process_batch(inbox_ids)
+    """Apply stored events, and others waiting up to a chunk of ``INBOX_CHUNK_MAX``; a
+    retry skips the ones already done."""
+    inbox_process_batch(inbox_ids, fill=settings.INBOX_CHUNK_MAX)
 
 
 @shared_task(name="integrations.inbox_requeue_stuck")

@@ -309,6 +309,12 @@ EVENT_TIME_FUTURE_SECONDS = env.int("EVENT_TIME_FUTURE_SECONDS", default=300)
 # they arrived, or their worker died); the sweep runs every INBOX_REQUEUE_EVERY_SECONDS.
 INBOX_REQUEUE_AFTER_SECONDS = env.float("INBOX_REQUEUE_AFTER_SECONDS", default=20.0)
 INBOX_REQUEUE_EVERY_SECONDS = env.float("INBOX_REQUEUE_EVERY_SECONDS", default=10.0)
+# How a processing chunk is applied: "set" (per type, as sets: coordination/apply_set.py) or
+# "event" (one event at a time, each in a savepoint: the reference path, kept for comparison).
+INBOX_APPLY = env.str("INBOX_APPLY", default="set")
+# A worker's processing task takes up to this many waiting events in one transaction (its own
+# and, facing a backlog, the oldest others): set-based apply costs per statement, not per event.
+INBOX_CHUNK_MAX = env.int("INBOX_CHUNK_MAX", default=500)
 
 # --- Celery ---------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"

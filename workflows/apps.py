@@ -11,9 +11,9 @@ class WorkflowsConfig(AppConfig):
         from kernel.roles import grant_after_migrate
 
         from .holds import lot_dispositioned
-        from .runs import case_changed
+        from .runs import case_changed, cases_changed
 
-        case_observers.register(case_changed)
+        case_observers.register(case_changed, batch=cases_changed)
         lot_observers.register(lot_dispositioned)  # a disposition decides the hold's tasks
         # A flush (transactional tests) empties the seeded templates too; put them back.
         grant_after_migrate(

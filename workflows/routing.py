@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from coordination.events import batch_cache
 from coordination.models import Item
 from exceptions.models import ExceptionCase
 
@@ -74,10 +75,18 @@ def rule_matches(rule: RoutingRule, scope: CaseScope) -> bool:
 def rule_for(case: ExceptionCase) -> RoutingRule | None:
     """The first active rule (by position) the exception matches; None if no catch-all."""
     scope = case_scope(case)
-    rules = RoutingRule.objects.filter(active=True, template__active=True).select_related(
-        "template", "line"
-    )
-    return next((rule for rule in rules if rule_matches(rule, scope)), None)
+    # Admin data: read once per processing chunk when ingestion opens exceptions in bulk.
+    cache = batch_cache()
+    if ROUTING_RULES not in cache:
+        cache[ROUTING_RULES] = list(
+            RoutingRule.objects.filter(active=True, template__active=True).select_related(
+                "template", "line"
+            )
+        )
+    return next((rule for rule in cache[ROUTING_RULES] if rule_matches(rule, scope)), None)
+
+
+ROUTING_RULES = "workflows:routing-rules"  # batch cache
 
 
 def rule_preview(case: ExceptionCase) -> list[tuple[RoutingRule, bool]]:

@@ -1,12 +1,14 @@
 """Workflow runs: started, re-routed and closed with their exception; advanced as tasks finish.
 
 Entry point: ``case_changed(change)``, the ``exceptions.hooks`` observer (registered in
-``apps.py``), inside the exception's transaction: opened → start a run; severity changed →
-re-route; owner changed → owner steps follow; resolved/dismissed → cancel what is left.
+``apps.py``; ``cases_changed`` is its batch form), inside the exception's transaction:
+opened → start a run; severity changed → re-route; owner changed → owner steps follow;
+resolved/dismissed → cancel what is left.
 ``run_advance`` is called by ``task_actions.task_complete`` in the decision's transaction.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
@@ -48,6 +50,14 @@ def case_changed(change: CaseChange) -> None:
         # should that callback be lost, the SLA sweep cancels tasks of closed exceptions too.
         why = f"exception {change.change}"
         transaction.on_commit(lambda: case_runs_close(case_id=change.case_id, why=why))
+
+
+def cases_changed(changes: Sequence[CaseChange]) -> None:
+    """The batch form (``case_observers.notify_batch``): the changes one plant signal made
+    to exceptions, in order; leaves what ``case_changed`` on each would. Routing rules are
+    read once per processing chunk (``routing.rule_for``), however many exceptions open."""
+    for change in changes:
+        case_changed(change)
 
 
 def case_owner_follow(*, case_id: int) -> int:

@@ -122,8 +122,13 @@ def test_admin_list_works_with_a_parked_unloadable_row(key, admin_client):
     assert admin_client.get("/admin/integrations/inboxevent/").status_code == 200
 
 
-def test_a_row_whose_apply_crashes_is_parked_and_the_others_apply(key, post, monkeypatch):
-    from coordination import apply
+@pytest.mark.parametrize("set_based", [False, True], ids=["one-at-a-time", "set-based"])
+def test_a_row_whose_apply_crashes_is_parked_and_the_others_apply(
+    key, post, monkeypatch, set_based
+):
+    """Set-based: the bug sinks the type's set apply, which then runs one event at a time,
+    where it parks only the row it crashes on."""
+    from coordination import apply, apply_set
 
     real = apply.event_apply
 
@@ -132,13 +137,21 @@ def test_a_row_whose_apply_crashes_is_parked_and_the_others_apply(key, post, mon
             raise ZeroDivisionError("a bug in apply")
         return real(event)
 
+    real_set = apply_set.SET_APPLIERS["equipment.status"]
+
+    def flaky_set(events, sites, outcomes):
+        if any(event.data.get("reason") == "boom" for event in events):
+            raise ZeroDivisionError("a bug in the set apply")
+        return real_set(events, sites, outcomes)
+
     monkeypatch.setattr("integrations.services.event_apply", flaky)
+    monkeypatch.setitem(apply_set.SET_APPLIERS, "equipment.status", flaky_set)
     ids = []
     for reason in ("a", "boom", "c"):
         event = cloudevent(data={"line": "L3", "status": "idle", "reason": reason})
         post(event)
         ids.append(InboxEvent.objects.get(event_id=event["id"]).pk)
-    statuses = inbox_process_batch(ids)
+    statuses = inbox_process_batch(ids, set_based=set_based)
     assert [statuses[pk] for pk in ids] == ["applied", "failed", "applied"]
     assert "ZeroDivisionError" in InboxEvent.objects.get(pk=ids[1]).error
 
