@@ -48,6 +48,8 @@ ACCEPT_WORSE_DIV = 200
 #: Non-improving kicks before the walk restarts from a member of the elite pool.
 RESTART_AFTER = 60
 ELITE = 8
+#: Length of the neighbour lists of the long-block neighbourhood.
+NEAR = 8
 #: Neighbourhoods of the VND in order: (kind, block length); kind 0 insertion of a block
 #: (both directions), 1 swap.
 NEIGHBOURHOODS = np.array(
@@ -56,7 +58,7 @@ NEIGHBOURHOODS = np.array(
 BIG = 2**62
 #: The ILS settings as the compiled loop takes them (an array, so that a bench can vary them).
 SETTINGS = (KICK_MIN, KICK_SPREAD, KICK_REACH, DOUBLE_BRIDGE_IN_16, ACCEPT_WORSE_DIV,
-            RESTART_AFTER, 0)  # fmt: skip
+            RESTART_AFTER, 0, 4, 50, 0)  # fmt: skip
 
 # The compiled functions take their arrays unpacked (Numba passes tuples by value with
 # reference counting on every call); long argument lists are kept packed.
@@ -215,6 +217,83 @@ def _left(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, only, reach):
 
 
 @njit(cache=True, _nrt=False)
+def _one_right(w, d, S, coef, seq, C, fc, WT, NT, s, L, t, best):
+    """The block s..s+L-1 to after position t > s+L-1, lazily evaluated (kind 0)."""
+    n = len(seq)
+    prev = seq[s - 1] if s > 0 else n
+    c_prev = C[s - 1] if s > 0 else 0
+    a, z, nb, b = seq[s], seq[s + L - 1], seq[s + L], seq[t]
+    d1 = c_prev + S[prev, nb] - C[s + L - 1] - S[z, nb]
+    e = C[t] + d1 + S[b, a] - c_prev - S[prev, a]
+    ds = S[prev, nb] - S[prev, a] - S[z, nb] + S[b, a]
+    if t + 1 < n:
+        ds += S[z, seq[t + 1]] - S[b, seq[t + 1]]
+    part = coef[2] * ds
+    lb = part + _bound(coef, WT, NT, s + L, t, d1) + _bound(coef, WT, NT, s, s + L - 1, e)
+    lb += _bound(coef, WT, NT, t + 1, n - 1, ds)
+    if lb > best[0] or (lb == best[0] and ds >= best[1]):
+        return
+    part += _range(w, d, coef, seq, C, fc, s + L, t, d1)
+    part += _range(w, d, coef, seq, C, fc, s, s + L - 1, e)
+    lb = part + _bound(coef, WT, NT, t + 1, n - 1, ds)
+    if lb > best[0] or (lb == best[0] and ds >= best[1]):
+        return
+    delta = part + _range(w, d, coef, seq, C, fc, t + 1, n - 1, ds)
+    if _better(delta, ds, best):
+        best[0], best[1], best[2], best[3], best[4], best[5] = delta, ds, 0, s, t, L
+
+
+@njit(cache=True, _nrt=False)
+def _one_left(w, d, S, coef, seq, C, fc, WT, NT, s, L, t, best):
+    """The block s..s+L-1 to before position t < s, lazily evaluated (kind 1)."""
+    n = len(seq)
+    bf, bl, pb = seq[s], seq[s + L - 1], seq[s - 1]
+    prev = seq[t - 1] if t > 0 else n
+    c_prev = C[t - 1] if t > 0 else 0
+    a = seq[t]
+    e = c_prev + S[prev, bf] - C[s - 1] - S[pb, bf]
+    d1 = C[s + L - 1] + e + S[bl, a] - c_prev - S[prev, a]
+    ds = S[prev, bf] - S[prev, a] + S[bl, a] - S[pb, bf]
+    if s + L < n:
+        ds += S[pb, seq[s + L]] - S[bl, seq[s + L]]
+    part = coef[2] * ds
+    lb = part + _bound(coef, WT, NT, s, s + L - 1, e) + _bound(coef, WT, NT, t, s - 1, d1)
+    lb += _bound(coef, WT, NT, s + L, n - 1, ds)
+    if lb > best[0] or (lb == best[0] and ds >= best[1]):
+        return
+    part += _range(w, d, coef, seq, C, fc, s, s + L - 1, e)
+    part += _range(w, d, coef, seq, C, fc, t, s - 1, d1)
+    lb = part + _bound(coef, WT, NT, s + L, n - 1, ds)
+    if lb > best[0] or (lb == best[0] and ds >= best[1]):
+        return
+    delta = part + _range(w, d, coef, seq, C, fc, s + L, n - 1, ds)
+    if _better(delta, ds, best):
+        best[0], best[1], best[2], best[3], best[4], best[5] = delta, ds, 1, s, t, L
+
+
+@njit(cache=True, _nrt=False)
+def _near_blocks(w, d, S, coef, seq, C, fc, WT, NT, pos, pred, succ, s, lo, hi, best):
+    """Blocks of lo..hi jobs from s moved next to a near neighbour: after a job among the
+    block's first job's cheapest predecessors, or before one among its last job's cheapest
+    successors (the neighbour lists of travelling-salesman local search)."""
+    n = len(seq)
+    a = seq[s]
+    for L in range(lo, min(hi, n - s) + 1):
+        z = seq[s + L - 1]
+        for r in range(pred.shape[1]):
+            t = pos[pred[a, r]]  # insert after t
+            if t >= s + L:
+                _one_right(w, d, S, coef, seq, C, fc, WT, NT, s, L, t, best)
+            elif t < s - 1:
+                _one_left(w, d, S, coef, seq, C, fc, WT, NT, s, L, t + 1, best)
+            t = pos[succ[z, r]]  # insert before t
+            if t > s + L:
+                _one_right(w, d, S, coef, seq, C, fc, WT, NT, s, L, t - 1, best)
+            elif t < s:
+                _one_left(w, d, S, coef, seq, C, fc, WT, NT, s, L, t, best)
+
+
+@njit(cache=True, _nrt=False)
 def _swaps(p, w, d, S, coef, seq, C, fc, F, WT, NT, i, best, only):
     """Best swap of position i with a later, non-adjacent position (kind 2)."""
     n = len(seq)
@@ -269,7 +348,8 @@ def _apply(seq, tmp, kind, s, t, L):
 
 
 @njit(cache=True, _nrt=False)
-def _descend(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot, hoods, best, tmp, rng, tie):
+def _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp, rng,
+             tie):
     """VND to a local minimum (lexicographic in cost, then total setup); returns the cost."""
     n = len(seq)
     _rebuild(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot)
@@ -286,6 +366,11 @@ def _descend(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot, hoods, best, tmp, rng
             if kind == 0:
                 _right(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, -1, reach)
                 _left(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, -1, reach)
+            elif kind == 3:
+                for q in range(n):
+                    pos[seq[q]] = q
+                _near_blocks(w, d, S, coef, seq, C, fc, WT, NT, pos, pred, succ, s, L, hoods[k, 2],
+                             best)
             elif kind == 2:
                 for LL in range(L, min(hoods[k, 2], n - 1) + 1):
                     _right(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, LL, best, -1, reach)
@@ -354,7 +439,35 @@ def _kick(seq, tmp, fam, rng, cfg):
 
 
 @njit(cache=True)
-def ils_chunk(p, w, d, S, coef, fam, hoods, cfg, state, cur, best_seq, elite, ecost, rng, count):
+def _atcs(p, w, d, S, coef, seq, rng):
+    """A randomised ATCS order into ``seq``: look-ahead k1 in [0.2, 6), k2 in [0.1, 3), and
+    priorities scaled by up to 10 % noise (a fresh start for a restart of the walk)."""
+    n = len(seq)
+    pbar = max(1.0, p[:n].mean())
+    sbar = max(1.0, S[:, :n].mean())
+    k1 = 0.2 + 5.8 * (_randint(rng, 1000) / 1000.0)
+    k2 = 0.1 + 2.9 * (_randint(rng, 1000) / 1000.0)
+    left = np.ones(n, dtype=np.bool_)
+    t, prev = 0, n
+    for k in range(n):
+        pick, top = -1, -1.0
+        for j in range(n):
+            if not left[j]:
+                continue
+            slack = max(d[j] - p[j] - t - S[prev, j], 0)
+            prio = (w[j] * coef[0] + coef[1] + 1e-3) / p[j]
+            prio *= np.exp(-slack / (k1 * pbar) - S[prev, j] / (k2 * sbar))
+            prio *= 1.0 + 0.1 * (_randint(rng, 1000) / 1000.0)
+            if prio > top:
+                pick, top = j, prio
+        seq[k] = pick
+        left[pick] = False
+        t += S[prev, pick] + p[pick]
+        prev = pick
+
+
+@njit(cache=True)
+def ils_chunk(p, w, d, S, coef, fam, pred, succ, hoods, cfg, state, cur, best_seq, elite, ecost, rng, count):
     """Run ``count`` ILS iterations; state = [current cost, best cost, stale, done, stop]."""
     n = len(cur)
     seq = np.empty(n, dtype=np.int64)
@@ -366,13 +479,18 @@ def ils_chunk(p, w, d, S, coef, fam, hoods, cfg, state, cur, best_seq, elite, ec
     tot = np.zeros(2, dtype=np.int64)
     best = np.zeros(6, dtype=np.int64)
     tmp = np.empty(n, dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
     for _ in range(count):
         if state[1] == 0:
             state[4] = 1
             return
         seq[:] = cur
         _kick(seq, tmp, fam, rng, cfg)
-        cost = _descend(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot, hoods, best, tmp, rng, cfg[6])
+        cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods[:cfg[7]], best, tmp,
+                        rng, cfg[6])
+        if cfg[7] < len(hoods) and cost - state[0] <= state[0] // cfg[8]:
+            cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp, rng,
+                            cfg[6])
         state[3] += 1
         state[2] += 1
         if cost < state[1]:
@@ -383,6 +501,16 @@ def ils_chunk(p, w, d, S, coef, fam, hoods, cfg, state, cur, best_seq, elite, ec
         if cost - state[0] <= state[0] // cfg[4]:
             state[0] = cost
             cur[:] = seq
+        elif state[2] > cfg[5] and cfg[9]:
+            _atcs(p, w, d, S, coef, seq, rng)
+            cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp, rng,
+                            cfg[6])
+            if cost < state[1]:
+                state[1] = cost
+                best_seq[:] = seq
+            cur[:] = seq
+            state[0] = cost
+            state[2] = 0
         elif state[2] > cfg[5]:
             e = _randint(rng, len(ecost))
             if ecost[e] >= BIG:
@@ -415,7 +543,7 @@ def _elite_add(elite, ecost, seq, cost):
 
 
 @njit(cache=True)
-def descend_order(p, w, d, S, coef, hoods, seq, rng, tie=0):
+def descend_order(p, w, d, S, coef, pred, succ, hoods, seq, rng, tie=0):
     """Descend ``seq`` in place; returns its cost."""
     n = len(seq)
     C = np.empty(n, dtype=np.int64)
@@ -426,7 +554,8 @@ def descend_order(p, w, d, S, coef, hoods, seq, rng, tie=0):
     tot = np.zeros(2, dtype=np.int64)
     best = np.zeros(6, dtype=np.int64)
     tmp = np.empty(n, dtype=np.int64)
-    return _descend(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot, hoods, best, tmp, rng, tie)
+    pos = np.empty(n, dtype=np.int64)
+    return _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp, rng, tie)
 
 
 @njit(cache=True)
@@ -462,8 +591,12 @@ def move_delta(p, w, d, S, coef, seq, kind, s, t, L):
         _right(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, t, n)
     elif kind == 1:
         _left(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, t, n)
-    else:
+    elif kind == 2:
         _swaps(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, best, t)
+    elif kind == 3:
+        _one_right(w, d, S, coef, seq, C, fc, WT, NT, s, L, t, best)
+    else:
+        _one_left(w, d, S, coef, seq, C, fc, WT, NT, s, L, t, best)
     return best[0], best[1]
 
 
@@ -477,6 +610,16 @@ def arrays(sm: SingleMachine, families: np.ndarray | None = None) -> tuple:
     return (sm.p, sm.w, sm.d, np.ascontiguousarray(sm.setup), coef, fam)
 
 
+def neighbour_lists(S: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every job its ``k`` cheapest predecessors and successors by setup time."""
+    k = max(1, min(k, n - 1))
+    inner = S[:n, :n].astype(np.float64)
+    np.fill_diagonal(inner, np.inf)
+    pred = np.argsort(inner, axis=0, kind="stable")[:k].T  # pred[a]: b with small S[b, a]
+    succ = np.argsort(inner, axis=1, kind="stable")[:, :k]  # succ[z]: c with small S[z, c]
+    return np.ascontiguousarray(pred, dtype=np.int64), np.ascontiguousarray(succ, dtype=np.int64)
+
+
 def search(
     sm: SingleMachine,
     starts: list[np.ndarray],
@@ -486,6 +629,7 @@ def search(
     families: np.ndarray | None = None,
     settings: tuple[int, ...] | None = None,
     hoods: np.ndarray | None = None,
+    near: int | None = None,
 ) -> tuple[np.ndarray, int, int]:
     """ILS/VND from the best of ``starts`` until the deadline, the budget or a zero cost.
 
@@ -493,6 +637,7 @@ def search(
     """
     p, w, d, S, coef, fam = arrays(sm, families)
     n = sm.n
+    pred, succ = neighbour_lists(S, n, NEAR if near is None else near)
     hoods = NEIGHBOURHOODS if hoods is None else hoods.astype(np.int64)
     cfg = np.array(settings if settings is not None else SETTINGS, dtype=np.int64)
     mixed = (0x9E3779B97F4A7C15 ^ (seed * 0x2545F4914F6CDD1D + 1)) % 2**64
@@ -502,7 +647,7 @@ def search(
     best_seq, best_cost = None, BIG
     for start in starts[:ELITE]:
         seq = np.array(start, dtype=np.int64)
-        cost = int(descend_order(p, w, d, S, coef, hoods, seq, rng, cfg[6]))
+        cost = int(descend_order(p, w, d, S, coef, pred, succ, hoods, seq, rng, cfg[6]))
         _elite_add(elite, ecost, seq, cost)
         if cost < best_cost:
             best_seq, best_cost = seq.copy(), cost
@@ -516,7 +661,7 @@ def search(
         if iterations is None and began >= deadline:
             break
         count = chunk if iterations is None else min(chunk, iterations - int(state[3]))
-        ils_chunk(p, w, d, S, coef, fam, hoods, cfg, state, cur, best_seq, elite, ecost, rng, count)
+        ils_chunk(p, w, d, S, coef, fam, pred, succ, hoods, cfg, state, cur, best_seq, elite, ecost, rng, count)
         now = time.perf_counter()
         per = (now - began) / max(count, 1)
         chunk = max(1, min(chunk * 2, int(0.25 * (deadline - now) / per) if per > 0 else 64))
