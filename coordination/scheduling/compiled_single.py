@@ -50,15 +50,23 @@ RESTART_AFTER = 60
 ELITE = 8
 #: Length of the neighbour lists of the long-block neighbourhood.
 NEAR = 8
-#: Neighbourhoods of the VND in order: (kind, block length); kind 0 insertion of a block
-#: (both directions), 1 swap.
+#: Neighbourhoods of the VND in order: (kind, shortest block, longest block, reach); kind 0
+#: insertion of a block to any position (both directions), 1 swap, 2 blocks of every length
+#: in the range to any position, 3 blocks of every length in the range next to a near
+#: neighbour (NEAR cheapest setups); reach 0: any distance.
 NEIGHBOURHOODS = np.array(
-    [[0, 1, 1, 0], [1, 1, 1, 0], [0, 2, 2, 0], [0, 3, 3, 0], [2, 4, 12, 0]], dtype=np.int64
+    [[0, 1, 1, 0], [1, 1, 1, 0], [0, 2, 2, 0], [0, 3, 3, 0], [3, 4, 2**30, 0]], dtype=np.int64
 )
 BIG = 2**62
-#: The ILS settings as the compiled loop takes them (an array, so that a bench can vary them).
+#: The ILS settings as the compiled loop takes them (an array, so that a bench can vary them
+#: without recompiling): the five above, then the setup tie-break (0: a move of equal cost
+#: that shortens the line's setups counts as improving; -BIG: off), the neighbourhoods of
+#: the first descent and the cost filter (1 / x above the current) for running the others
+#: (without don't-look bits only), restart from a fresh randomised ATCS order instead of
+#: the elite pool (1/0), and don't-look bits (1: after a kick only the jobs next to changed
+#: boundaries are scanned, and those next to every applied move).
 SETTINGS = (KICK_MIN, KICK_SPREAD, KICK_REACH, DOUBLE_BRIDGE_IN_16, ACCEPT_WORSE_DIV,
-            RESTART_AFTER, 0, 4, 50, 0)  # fmt: skip
+            RESTART_AFTER, 0, len(NEIGHBOURHOODS), 50, 0, 1)  # fmt: skip
 
 # The compiled functions take their arrays unpacked (Numba passes tuples by value with
 # reference counting on every call); long argument lists are kept packed.
@@ -348,40 +356,109 @@ def _apply(seq, tmp, kind, s, t, L):
 
 
 @njit(cache=True, _nrt=False)
+def _scan(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, pos, hoods, k, s, best, tie):
+    """Best move of neighbourhood k for position s into ``best`` (kind -1: none improves)."""
+    n = len(seq)
+    kind, L = hoods[k, 0], hoods[k, 1]
+    reach = hoods[k, 3] if hoods[k, 3] > 0 else n
+    best[0], best[1] = 0, tie
+    best[2] = -1
+    if kind == 0:
+        _right(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, -1, reach)
+        _left(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, -1, reach)
+    elif kind == 3:
+        _near_blocks(w, d, S, coef, seq, C, fc, WT, NT, pos, pred, succ, s, L, hoods[k, 2], best)
+    elif kind == 2:
+        for LL in range(L, min(hoods[k, 2], n - 1) + 1):
+            _right(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, LL, best, -1, reach)
+            _left(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, LL, best, -1, reach)
+    else:
+        _swaps(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, best, -1)
+
+
+# fmt: off
+@njit(cache=True, _nrt=False)
+def _positions(seq, pos):
+    for q in range(len(seq)):
+        pos[seq[q]] = q
+
+
+@njit(cache=True, _nrt=False)
 def _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp, rng,
              tie):
     """VND to a local minimum (lexicographic in cost, then total setup); returns the cost."""
     n = len(seq)
     _rebuild(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot)
+    _positions(seq, pos)
     k = 0
     while k < len(hoods):
-        kind, L = hoods[k, 0], hoods[k, 1]
-        reach = hoods[k, 3] if hoods[k, 3] > 0 else n
         improved = False
         offset = _randint(rng, n) if n > 0 else 0
         for r in range(n):
-            s = (r + offset) % n
-            best[0], best[1] = 0, tie
-            best[2] = -1
-            if kind == 0:
-                _right(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, -1, reach)
-                _left(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, L, best, -1, reach)
-            elif kind == 3:
-                for q in range(n):
-                    pos[seq[q]] = q
-                _near_blocks(w, d, S, coef, seq, C, fc, WT, NT, pos, pred, succ, s, L, hoods[k, 2],
-                             best)
-            elif kind == 2:
-                for LL in range(L, min(hoods[k, 2], n - 1) + 1):
-                    _right(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, LL, best, -1, reach)
-                    _left(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, LL, best, -1, reach)
-            else:
-                _swaps(p, w, d, S, coef, seq, C, fc, F, WT, NT, s, best, -1)
+            _scan(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, pos, hoods, k,
+                  (r + offset) % n, best, tie)
             if best[2] >= 0:
                 _apply(seq, tmp, best[2], best[3], best[4], best[5])
                 _rebuild(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot)
+                _positions(seq, pos)
                 improved = True
         k = 0 if improved else k + 1
+    return tot[0]
+
+
+@njit(cache=True, _nrt=False)
+def _activate_changed(old, seq, pos, active):
+    """Mark the jobs whose predecessor differs between ``old`` and ``seq``, and their
+    neighbours in ``seq`` (don't-look bits: only they are scanned again)."""
+    n = len(seq)
+    # pos holds the positions in old on entry
+    for q in range(n):
+        j = seq[q]
+        before = seq[q - 1] if q > 0 else -1
+        was = pos[j]
+        old_before = old[was - 1] if was > 0 else -1
+        if before != old_before:
+            active[j] = True
+            if q > 0:
+                active[seq[q - 1]] = True
+            if q + 1 < n:
+                active[seq[q + 1]] = True
+
+
+@njit(cache=True, _nrt=False)
+def _descend_active(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best,
+                    tmp, old, active, rng, tie):
+    """Descent over the active jobs only: a job is scanned in every neighbourhood until one
+    improves; it is set inactive when none does, and the jobs at the boundaries a move
+    changes become active. Returns the cost."""
+    n = len(seq)
+    _rebuild(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot)
+    _positions(seq, pos)
+    busy = True
+    while busy:
+        busy = False
+        offset = _randint(rng, n) if n > 0 else 0
+        for r in range(n):
+            s = (r + offset) % n
+            j = seq[s]
+            if not active[j]:
+                continue
+            busy = True
+            moved = False
+            for k in range(len(hoods)):
+                _scan(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, pos, hoods, k, s,
+                      best, tie)
+                if best[2] >= 0:
+                    for q in range(n):
+                        old[q] = seq[q]
+                    _apply(seq, tmp, best[2], best[3], best[4], best[5])
+                    _rebuild(p, w, d, S, coef, seq, C, fc, F, WT, NT, tot)
+                    _activate_changed(old, seq, pos, active)
+                    _positions(seq, pos)
+                    moved = True
+                    break
+            if not moved:
+                active[j] = False
     return tot[0]
 
 
@@ -467,7 +544,9 @@ def _atcs(p, w, d, S, coef, seq, rng):
 
 
 @njit(cache=True)
-def ils_chunk(p, w, d, S, coef, fam, pred, succ, hoods, cfg, state, cur, best_seq, elite, ecost, rng, count):
+def ils_chunk(
+    p, w, d, S, coef, fam, pred, succ, hoods, cfg, state, cur, best_seq, elite, ecost, rng, count
+):
     """Run ``count`` ILS iterations; state = [current cost, best cost, stale, done, stop]."""
     n = len(cur)
     seq = np.empty(n, dtype=np.int64)
@@ -480,17 +559,26 @@ def ils_chunk(p, w, d, S, coef, fam, pred, succ, hoods, cfg, state, cur, best_se
     best = np.zeros(6, dtype=np.int64)
     tmp = np.empty(n, dtype=np.int64)
     pos = np.empty(n, dtype=np.int64)
+    old = np.empty(n, dtype=np.int64)
+    active = np.zeros(n, dtype=np.bool_)
     for _ in range(count):
         if state[1] == 0:
             state[4] = 1
             return
         seq[:] = cur
         _kick(seq, tmp, fam, rng, cfg)
-        cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods[:cfg[7]], best, tmp,
-                        rng, cfg[6])
-        if cfg[7] < len(hoods) and cost - state[0] <= state[0] // cfg[8]:
-            cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp, rng,
-                            cfg[6])
+        if cfg[10]:
+            _positions(cur, pos)
+            active[:] = False
+            _activate_changed(cur, seq, pos, active)
+            cost = _descend_active(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos,
+                                   hoods, best, tmp, old, active, rng, cfg[6])
+        else:
+            cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos,
+                            hoods[:cfg[7]], best, tmp, rng, cfg[6])
+        if not cfg[10] and cfg[7] < len(hoods) and cost - state[0] <= state[0] // cfg[8]:
+            cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods,
+                            best, tmp, rng, cfg[6])
         state[3] += 1
         state[2] += 1
         if cost < state[1]:
@@ -503,8 +591,8 @@ def ils_chunk(p, w, d, S, coef, fam, pred, succ, hoods, cfg, state, cur, best_se
             cur[:] = seq
         elif state[2] > cfg[5] and cfg[9]:
             _atcs(p, w, d, S, coef, seq, rng)
-            cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp, rng,
-                            cfg[6])
+            cost = _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods,
+                            best, tmp, rng, cfg[6])
             if cost < state[1]:
                 state[1] = cost
                 best_seq[:] = seq
@@ -555,7 +643,8 @@ def descend_order(p, w, d, S, coef, pred, succ, hoods, seq, rng, tie=0):
     best = np.zeros(6, dtype=np.int64)
     tmp = np.empty(n, dtype=np.int64)
     pos = np.empty(n, dtype=np.int64)
-    return _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp, rng, tie)
+    return _descend(p, w, d, S, coef, pred, succ, seq, C, fc, F, WT, NT, tot, pos, hoods, best, tmp,
+                    rng, tie)
 
 
 @njit(cache=True)
@@ -661,7 +750,8 @@ def search(
         if iterations is None and began >= deadline:
             break
         count = chunk if iterations is None else min(chunk, iterations - int(state[3]))
-        ils_chunk(p, w, d, S, coef, fam, pred, succ, hoods, cfg, state, cur, best_seq, elite, ecost, rng, count)
+        ils_chunk(p, w, d, S, coef, fam, pred, succ, hoods, cfg, state, cur, best_seq, elite, ecost,
+                  rng, count)  # fmt: skip
         now = time.perf_counter()
         per = (now - began) / max(count, 1)
         chunk = max(1, min(chunk * 2, int(0.25 * (deadline - now) / per) if per > 0 else 64))
