@@ -977,3 +977,6 @@ def warm_up() -> None:
     lines = [Line("L1", family_changeover=table), Line("L2", [Window(2, 3)], table)]
     P = problem_arrays(build_instance(Problem(jobs, lines)))
     search(P, [[[0, 1], [2]]], time.perf_counter() + 60, 0, 3)
+    from . import compiled_single
+
+    compiled_single.warm_up()
