@@ -524,8 +524,29 @@ def _transient(exc: Exception) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+class StillUnmappedError(DomainError):
+    """An MQTT message mapped again still does not map (its reason is today's)."""
+
+    code = "still_unmapped"
+
+
 def inbox_reprocess(*, ids: list[int], actor=None, via: str = "web") -> int:
-    """Put parked (failed) events back in the queue once their cause is fixed; audited."""
+    """Put parked (failed) events back in the queue once their cause is fixed; audited.
+
+    A message that never mapped (MQTT, ``attributes.unmapped``) has no event to apply again:
+    it is mapped again from its kept payload instead, by today's mappings (its row is then
+    replaced by the event it makes, or parked again with today's reason)."""
+    unmapped = set(
+        InboxEvent.objects.filter(
+            pk__in=ids, status=InboxEvent.Status.FAILED, attributes__unmapped=True
+        ).values_list("pk", flat=True)
+    )
+    mapped = 0
+    if unmapped:
+        from .mqtt.ingest import failed_map_again  # the adapter that made them
+
+        mapped, _ = failed_map_again(ids=sorted(unmapped))
+        ids = [pk for pk in ids if pk not in unmapped]
     with transaction.atomic():
         rows = list(
             InboxEvent.objects.select_for_update()
@@ -552,7 +573,7 @@ def inbox_reprocess(*, ids: list[int], actor=None, via: str = "web") -> int:
         )
         for start in range(0, len(pks), PROCESS_CHUNK):
             _enqueue(pks[start : start + PROCESS_CHUNK])
-    return len(pks)
+    return len(pks) + mapped
 
 
 def inbox_event_reprocess(*, event_id: int, actor, via: str) -> InboxEvent:
@@ -562,10 +583,13 @@ def inbox_event_reprocess(*, event_id: int, actor, via: str) -> InboxEvent:
     event = InboxEvent.objects.filter(pk=event_id).first()
     if event is None:
         raise NotFoundError(f"event {event_id} does not exist")
-    if not inbox_reprocess(ids=[event.pk], actor=actor, via=via):
-        event.refresh_from_db()
+    done = inbox_reprocess(ids=[event.pk], actor=actor, via=via)
+    # An unmapped MQTT message mapped again is a new row with the same (source, event_id).
+    event = InboxEvent.objects.filter(source=event.source, event_id=event.event_id).first() or event
+    if not done and event.attributes.get("unmapped") and event.status == InboxEvent.Status.FAILED:
+        raise StillUnmappedError(f"it still does not map: {event.error}")
+    if not done:
         raise NotFailedError(f"event is {event.status}, not failed")
-    event.refresh_from_db()
     return event
 
 

@@ -11,8 +11,9 @@ from kernel.filters import MAX_BIGINT
 from kernel.roles import ADMIN
 
 from .delivery import dead_delivery_list, delivery_retry, target_health_list
+from .models import InboxEvent
 from .selectors import failed_event_list, integration_health_list
-from .services import inbox_reprocess
+from .services import NotFailedError, inbox_event_reprocess
 
 
 @permission_required("integrations.view_integration", raise_exception=True)
@@ -49,11 +50,17 @@ def _administrators() -> list[str]:
 @permission_required("integrations.change_inboxevent", raise_exception=True)
 def reprocess(request, pk: int):
     _id_or_404(pk)
-    count = inbox_reprocess(ids=[pk], actor=request.user)
-    if count:
-        messages.success(request, "Event queued again; it will be applied in a moment.")
-    else:
+    try:
+        event = inbox_event_reprocess(event_id=pk, actor=request.user, via="web")
+    except NotFailedError:
         messages.error(request, "That event is no longer failed; nothing to reprocess.")
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        if event.status == InboxEvent.Status.RECEIVED:
+            messages.success(request, "Event queued again; it will be applied in a moment.")
+        else:
+            messages.success(request, f"Mapped again: event {event.status}.")
     if request.htmx:
         return render(
             request,

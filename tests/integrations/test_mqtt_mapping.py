@@ -202,3 +202,26 @@ def test_mapping_again_a_message_still_unmappable_keeps_it_failed_with_the_reaso
     failed = InboxEvent.objects.get(status="failed")
     assert failed_map_again(ids=[failed.pk]) == (0, 1)
     assert "payload is not JSON" in InboxEvent.objects.get(status="failed").error
+
+
+@pytest.mark.django_db
+def test_the_generic_reprocess_maps_an_unmapped_message_again(plant, admin_client):
+    """Reprocess (integrations page, API) on a message that never mapped maps it again from
+    its kept payload, rather than re-applying an event it never was."""
+    ingest(("riverside/L1/status", b'{"state": "down"}'))
+    failed = InboxEvent.objects.get(status="failed")
+    response = admin_client.post(f"/api/v1/events/{failed.pk}/reprocess/")
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "still_unmapped"
+    assert "still does not map" in response.json()["detail"]
+    assert "data.status" in response.json()["detail"]  # today's reason
+    assert InboxEvent.objects.filter(status="failed").count() == 1  # still there, once
+
+    mapping = MqttMapping.objects.get(name="Riverside line status")
+    mapping.fields = {"line": "topic:2", "status": "payload:state"}
+    mapping.save()
+    failed = InboxEvent.objects.get(status="failed")
+    response = admin_client.post(f"/integrations/events/{failed.pk}/reprocess", follow=True)
+    assert "Event queued again" in response.content.decode()
+    row = InboxEvent.objects.get(source="mqtt:riverside/L1/status")
+    assert (row.status, row.data) == ("received", {"line": "L1", "status": "down"})
