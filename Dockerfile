@@ -9,6 +9,8 @@ COPY . .
 # collectstatic needs settings to import; these throwaway values never reach a running container.
 RUN SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build \
     CELERY_BROKER_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput
+# The sequencing search is compiled (Numba) into the image once, not by each worker at start.
+RUN python -c "from coordination.scheduling.compiled import warm_up; warm_up()"
 USER plant
 EXPOSE 8000
 # Timeouts and limits: gunicorn.conf.py. In docker-compose nginx (deploy/nginx.conf) is in front.

@@ -13,6 +13,8 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "Compiling the sequencing search (Numba, once per install: about a minute)..."
+	$(BIN)/python -c "from coordination.scheduling.compiled import warm_up; warm_up()"
 	touch $(STAMP)
 
 install: $(STAMP)

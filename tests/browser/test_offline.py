@@ -125,6 +125,10 @@ def test_no_page_loads_anything_from_another_host(browser, live_server, role_use
         for url in urls:
             if url.startswith("/admin/") and role != "admin":
                 continue  # the rest are sent to admin's login: one look is enough
+            if context.request.get(url, max_redirects=0).status == 405:
+                # A POST-only action: its empty 405 is no page, and chromium's error page
+                # for it can land in the middle of the next navigation.
+                continue
             try:
                 response = page.goto(url, wait_until="load")
             except PlaywrightError as exc:
@@ -139,7 +143,7 @@ def test_no_page_loads_anything_from_another_host(browser, live_server, role_use
                 errors.append(f"{role}: {url} answered {response.status}")
             # Scripts may fetch after load (Swagger UI, the live board): wait for quiet.
             with contextlib.suppress(PlaywrightError):
-                page.wait_for_load_state("networkidle", timeout=3_000)
+                page.wait_for_load_state("networkidle", timeout=1_500)
         if role == "supervisor":
             page.goto("/api/v1/docs/")
             # Served by us (drf-spectacular-sidecar): the operations render with no CDN.
